@@ -1,0 +1,140 @@
+"""Starting, reloading and stopping a loaded config.
+
+The :class:`Runtime` is the process: it owns the listeners and the HTTP
+endpoints and swaps configs under them. A reload builds the new
+:class:`~dnsd.instance.Instance` first; if parsing, setup, binding or a
+start-up hook fails, the old config keeps serving untouched. Sockets of
+addresses both configs use are kept, so no query is lost or refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from dnsd import log as dlog
+from dnsd import metrics
+from dnsd.http import HttpManager
+from dnsd.instance import Instance, ListenAddr
+from dnsd.listener import Listener
+from dnsd.log import core as log
+from dnsd.server import Dispatcher
+
+
+class StartError(Exception):
+    """A config could not start (bind failed, a start-up hook failed)."""
+
+
+class Runtime:
+    """The running server."""
+
+    def __init__(self) -> None:
+        self.listeners: dict[ListenAddr, Listener] = {}
+        self.http = HttpManager()
+        self.instance: Instance | None = None
+        self.stopping = False
+        self._lock = asyncio.Lock()
+
+    async def start(self, instance: Instance) -> None:
+        """Serve ``instance``, replacing the current config. Raises StartError, keeping the old."""
+        async with self._lock:
+            await self._start(instance)
+
+    async def _start(self, instance: Instance) -> None:
+        opened: dict[ListenAddr, Listener] = {}
+        started = 0
+        try:
+            for addr, zones in instance.routes.items():
+                if addr not in self.listeners:
+                    listener = Listener(addr, self._dispatcher(addr, instance))
+                    await listener.open()
+                    opened[addr] = listener
+            await self.http.prepare(instance.http)
+            instance.runtime = self
+            for hook in instance.startup:
+                started += 1
+                await hook()
+        except Exception as exc:
+            for listener in opened.values():
+                await listener.close()
+            await self.http.abort()
+            await _run_hooks(instance.shutdown, "shutdown")
+            raise StartError(str(exc) or type(exc).__name__) from exc
+        # Commit: from here on nothing can fail the start.
+        old, self.instance = self.instance, instance
+        dlog.set_debug(instance.debug)
+        self.listeners.update(opened)
+        for addr, listener in list(self.listeners.items()):
+            if addr in instance.routes:
+                listener.dispatcher = self._dispatcher(addr, instance)
+            else:
+                del self.listeners[addr]
+                await listener.close()
+        await self.http.commit(instance.http)
+        _set_plugin_metrics(old, instance)
+        if old is not None:
+            await _run_hooks(old.shutdown, "shutdown")
+
+    def _dispatcher(self, addr: ListenAddr, instance: Instance) -> Dispatcher:
+        return Dispatcher(addr, instance.routes[addr], stacktrace=instance.debug)
+
+    async def reload(self, load: Callable[[], Instance]) -> bool:
+        """Load and start a new config; on any failure log it and keep the old one."""
+        async with self._lock:
+            if self.stopping:
+                return False
+            log.info("Reloading")
+            try:
+                instance = load()
+                await self._start(instance)
+            except Exception as exc:
+                log.error("Restart failed: %s", exc)
+                return False
+            log.info("Reloading complete")
+            return True
+
+    async def stop(self) -> None:
+        """Final shutdown: hooks (ready reports 'Shutting down', health's lameduck), then close."""
+        async with self._lock:
+            self.stopping = True
+            instance = self.instance
+            if instance is not None:
+                await asyncio.gather(*(hook() for hook in instance.final_shutdown))
+            tasks = self._tasks()
+            for listener in self.listeners.values():
+                await listener.close()
+            self.listeners.clear()
+            if tasks:
+                await asyncio.wait(tasks, timeout=5.0)
+            if instance is not None:
+                await _run_hooks(instance.shutdown, "shutdown")
+            await self.http.close()
+
+    def _tasks(self) -> list[asyncio.Task[object]]:
+        out: list[asyncio.Task[object]] = []
+        for listener in self.listeners.values():
+            out.extend(listener.dispatcher.tasks)
+        return out
+
+    def port(self, addr: ListenAddr) -> int:
+        """The bound port of a listener."""
+        return self.listeners[addr].port
+
+
+async def _run_hooks(hooks: list[Callable[[], object]], what: str) -> None:
+    for hook in hooks:
+        try:
+            result = hook()
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as exc:
+            log.error("%s hook failed: %s", what, exc)
+
+
+def _set_plugin_metrics(old: Instance | None, new: Instance) -> None:
+    if old is not None:
+        metrics.plugin_enabled.clear()
+    for addr, zones in new.routes.items():
+        for zone, block in zones.items():
+            for name in block.plugins:
+                metrics.plugin_enabled.labels(addr.label, zone, "", name).set(1)

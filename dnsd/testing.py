@@ -1,0 +1,131 @@
+"""Helpers for tests: start the real server from a Corefile string.
+
+::
+
+    async with serve_corefile(".:53 {\n whoami\n}\n") as srv:
+        reply = await srv.query("example.org", "A")
+
+The server runs the real parser, setup, hooks and listeners on 127.0.0.1 with
+UDP and TCP on one ephemeral port, in the test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from dnsd.instance import Instance, ListenAddr, load
+from dnsd.plugin import REGISTRY, Registry
+from dnsd.runtime import Runtime, StartError
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP right now (tiny race; callers retry on bind errors)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise OSError("no free port")
+
+
+@dataclass
+class TestServer:
+    """A running server: where it listens and how to reach it."""
+
+    runtime: Runtime
+    instance: Instance
+    host: str
+    port: int
+    load_options: dict[str, Any]
+
+    def http_port(self, addr: str) -> int:
+        """The bound port of the HTTP listener configured as ``addr`` (e.g. ``127.0.0.1:0``)."""
+        return self.runtime.http.port(addr)
+
+    def listener_port(self, addr: ListenAddr) -> int:
+        return self.runtime.port(addr)
+
+    async def query(
+        self, qname: str, qtype: str = "A", *, tcp: bool = False, timeout: float = 2.0, **kw: Any
+    ) -> Any:
+        """Ask with dnspython (a test dependency); returns a ``dns.message.Message``."""
+        import dns.asyncquery
+        import dns.message
+
+        q = dns.message.make_query(qname, qtype, **kw)
+        if tcp:
+            return await dns.asyncquery.tcp(q, self.host, port=self.port, timeout=timeout)
+        return await dns.asyncquery.udp(q, self.host, port=self.port, timeout=timeout)
+
+    async def reload(self, text: str) -> bool:
+        """Reload with a new Corefile text through the same path as SIGUSR1."""
+        return await self.runtime.reload(lambda: self._load(text))
+
+    def _load(self, text: str) -> Instance:
+        return load(text, "Corefile", **self.load_options)
+
+
+@asynccontextmanager
+async def serve_corefile(
+    text: str,
+    *,
+    host: str = "127.0.0.1",
+    registry: Registry = REGISTRY,
+    base_dir: str | None = None,
+    http_any_port: bool = True,
+    force_port: bool = True,
+) -> AsyncIterator[TestServer]:
+    """Start ``text`` on ``host`` and one ephemeral port; stop it afterwards.
+
+    With ``http_any_port`` (the default) every HTTP listener (health, ready,
+    metrics) binds ``host:0`` instead of its configured address; find it with
+    :meth:`TestServer.http_port` under the configured address. ``force_port``
+    (the default) serves every key on the ephemeral port, even keys that name
+    one (``.:53``); pass False to keep the ports the keys name.
+    """
+    last: Exception | None = None
+    for _ in range(10):
+        port = free_port(host)
+        options: dict[str, Any] = {
+            "dns_port": str(port),
+            "default_bind": host,
+            "registry": registry,
+            "base_dir": base_dir,
+            "force_port": force_port,
+        }
+        instance = load(text, "Corefile", **options)
+        runtime = Runtime()
+        runtime.http.remap = (lambda addr: f"{host}:0") if http_any_port else None
+        try:
+            await runtime.start(instance)
+        except StartError as exc:
+            if "in use" not in str(exc):
+                raise
+            last = exc
+            continue
+        try:
+            yield TestServer(runtime, instance, host, port, options)
+        finally:
+            await runtime.stop()
+        return
+    raise OSError(f"could not bind a test server: {last}")
+
+
+async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> None:
+    """Poll ``predicate()`` until true or fail after ``timeout`` seconds (no bare sleeps)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(interval)
