@@ -45,7 +45,10 @@ def free_port() -> int:
 
 
 def wait_ready(port: int, deadline: float = 20.0) -> None:
-    query = bytes.fromhex("abcd01000001000000000000") + b"\x06whoami\x07example\x03org\x00\x00\x01\x00\x01"
+    query = (
+        bytes.fromhex("abcd01000001000000000000")
+        + b"\x06whoami\x07example\x03org\x00\x00\x01\x00\x01"
+    )
     end = time.monotonic() + deadline
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.2)
@@ -78,7 +81,9 @@ def taskset(core: int) -> list[str]:
 
 
 def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
     return out.stdout.strip() or "unknown"
 
 
@@ -135,7 +140,9 @@ def main() -> int:
         f"{args.seconds}s c{args.clients} q{args.outstanding} | {qps:,.0f} | {avg_ms:.3f} | {lost} | "
         f"{us_per_q:.1f} | {rss / 1024:.1f} |"
     )
-    print("| date | commit | machine | loop | dnsperf | QPS | avg latency ms | lost | server CPU µs/query | RSS MiB |")
+    print(
+        "| date | commit | machine | loop | dnsperf | QPS | avg latency ms | lost | server CPU µs/query | RSS MiB |"
+    )
     print(row)
     if not args.no_record:
         with RESULTS.open("a") as f:

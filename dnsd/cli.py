@@ -182,7 +182,7 @@ def run(opts: Options, instance: Instance, text: str, filename: str) -> int:
         try:
             import uvloop
 
-            return uvloop.run(_serve(opts, instance, filename))  # type: ignore[no-any-return]
+            return uvloop.run(_serve(opts, instance, filename))
         except ImportError:
             log.warning("uvloop is not installed; using stock asyncio (slower)")
     return asyncio.run(_serve(opts, instance, filename))

@@ -40,7 +40,7 @@ class HttpManager:
     def __init__(self, remap: Callable[[str], str] | None = None) -> None:
         self.sites: dict[str, _Site] = {}
         self._pending: dict[str, _Site] = {}
-        #: Tests bind every configured address elsewhere (e.g. ``127.0.0.1:0``); keys stay as written.
+        #: Tests bind every configured address elsewhere (``127.0.0.1:0``); keys stay as written.
         self.remap = remap
 
     async def prepare(self, wanted: Mapping[str, Mapping[str, HttpHandler]]) -> None:

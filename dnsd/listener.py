@@ -44,7 +44,10 @@ def make_socket(addr: ListenAddr, kind: socket.SocketKind) -> socket.socket:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6 and host == "::":
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        sock.bind((host, addr.port))
+        # getaddrinfo keeps an IPv6 scope (fe80::1%eth0) that a plain 2-tuple would lose.
+        flags = socket.AI_NUMERICHOST | socket.AI_PASSIVE
+        info = socket.getaddrinfo(host or None, addr.port, family, kind, 0, flags)
+        sock.bind(info[0][4])
         if kind == socket.SOCK_STREAM:
             sock.listen(1024)
         sock.setblocking(False)
@@ -180,7 +183,7 @@ class TCPProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buf += data
         buf = self.buf
-        while len(buf) >= 2 and not self.finishing:
+        while len(buf) >= 2 and not self.finishing and not self.paused:
             size = (buf[0] << 8) | buf[1]
             if size == 0:
                 self._close()
@@ -219,6 +222,8 @@ class TCPProtocol(asyncio.Protocol):
         if self.paused and self.transport is not None:
             self.paused = False
             self.transport.resume_reading()
+            if self.buf:  # frames that arrived while paused
+                self.data_received(b"")
         self._idle()
 
     def _idle(self) -> None:

@@ -10,10 +10,11 @@ addresses both configs use are kept, so no query is lost or refused.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dnsd import log as dlog
 from dnsd import metrics
+from dnsd.controller import Hook
 from dnsd.http import HttpManager
 from dnsd.instance import Instance, ListenAddr
 from dnsd.listener import Listener
@@ -44,7 +45,7 @@ class Runtime:
         opened: dict[ListenAddr, Listener] = {}
         started = 0
         try:
-            for addr, zones in instance.routes.items():
+            for addr in instance.routes:
                 if addr not in self.listeners:
                     listener = Listener(addr, self._dispatcher(addr, instance))
                     await listener.open()
@@ -121,12 +122,10 @@ class Runtime:
         return self.listeners[addr].port
 
 
-async def _run_hooks(hooks: list[Callable[[], object]], what: str) -> None:
+async def _run_hooks(hooks: Sequence[Hook], what: str) -> None:
     for hook in hooks:
         try:
-            result = hook()
-            if asyncio.iscoroutine(result):
-                await result
+            await hook()
         except Exception as exc:
             log.error("%s hook failed: %s", what, exc)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,10 @@ from dnsd.errors import PluginError
 from dnsd.plugin import REGISTRY, Next
 from dnsd.reply import Reply
 from dnsd.request import Request
+
+
+#: Concurrency seen by the ``slow`` mode: [current, highest].
+SLOW = [0, 0]
 
 
 class Stub:
@@ -46,6 +51,14 @@ class Stub:
             msg = req.reply(aa=True)
             msg.add_answer(RR(DNSLabel(list(req.labels)), 1, 1, 0, A("192.0.2.1")))
             return Reply(wire=bytes(msg.pack()))
+        if self.mode == "slow":  # hold the query a while, tracking how many run at once
+            SLOW[0] += 1
+            SLOW[1] = max(SLOW)
+            try:
+                await asyncio.sleep(float(self.arg))
+            finally:
+                SLOW[0] -= 1
+            return Reply(req.reply(aa=True))
         if self.mode == "drop":
             return Reply.dropped()
         raise PluginError(f"unknown stub mode {self.mode}")

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import REGISTRY as PROM
 
 from dnsd.testing import serve_corefile
-from tests.integration.stubs import stub_plugin
+from tests.integration.stubs import SLOW, stub_plugin
 
 
 def a_records(reply: dns.message.Message) -> list[str]:
@@ -279,3 +279,19 @@ async def test_no_query_lost_during_reloads() -> None:
             reloads = await task
             assert answered == 200
             assert reloads > 1
+
+
+async def test_tcp_inflight_cap_holds_with_one_big_write() -> None:
+    SLOW[:] = [0, 0]
+    with stub_plugin():
+        async with serve_corefile(".:53 {\n    stub slow 0.05\n}\n") as srv:
+            queries = [dns.message.make_query(f"q{i}.example", "A") for i in range(300)]
+            reader, writer = await asyncio.open_connection(srv.host, srv.port)
+            try:
+                writer.write(_tcp_frames([q.to_wire() for q in queries]))
+                await writer.drain()
+                replies = await _read_frames(reader, 300)
+            finally:
+                writer.close()
+    assert len(replies) == 300
+    assert SLOW[1] == 100  # TcpLimits.max_inflight: reached, never exceeded

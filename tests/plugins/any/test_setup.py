@@ -1,0 +1,64 @@
+"""Setup of *any*: no arguments, no block; one handler however often it is written."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from dnsd import corefile
+from dnsd.controller import Controller
+from dnsd.errors import CorefileError
+from dnsd.instance import Block, Instance
+from dnsd.plugin import REGISTRY
+from dnsd.plugins.any import setup
+from dnsd.plugins.any.handler import Any
+
+
+def controller(text: str) -> Controller:
+    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
+    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
+    return Controller("any", sb.directives["any"], block, Instance(filename="Corefile"))
+
+
+@dataclass(frozen=True)
+class SetupCase:
+    id: str
+    corefile: str
+    error: str | None = None
+
+
+CASES = [
+    SetupCase("plain", ". {\n    any\n}\n"),
+    SetupCase("twice", ". {\n    any\n    any\n}\n"),
+    SetupCase(
+        "argument",
+        ". {\n    any hinfo\n}\n",
+        error="Corefile:2: any: wrong argument count or unexpected line ending after 'hinfo'",
+    ),
+    SetupCase(
+        "block",
+        ". {\n    any {\n        ttl 5\n    }\n}\n",
+        error="Corefile:3: any: unknown property 'ttl'",
+    ),
+    SetupCase(
+        "bad-second-line",
+        ". {\n    any\n    any x\n}\n",
+        error="Corefile:3: any: wrong argument count or unexpected line ending after 'x'",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_setup(case: SetupCase) -> None:
+    c = controller(case.corefile)
+    if case.error is not None:
+        with pytest.raises(CorefileError) as info:
+            setup(c)
+        assert str(info.value) == case.error
+        assert c.block.handlers == []
+    else:
+        setup(c)
+        assert len(c.block.handlers) == 1
+        assert isinstance(c.block.handlers[0], Any)
