@@ -118,11 +118,11 @@ def main() -> int:
         try:
             wait_ready(port)
             cpu0 = cpu_seconds(server.pid)
+            load = [dnsperf, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries), "-T", "1"]
+            load += ["-l", str(args.seconds), "-c", str(args.clients), "-q", str(args.outstanding)]
             perf = subprocess.run(
-                [*taskset(1), dnsperf, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
-                 "-l", str(args.seconds), "-c", str(args.clients), "-q", str(args.outstanding), "-T", "1"],
-                capture_output=True, text=True, timeout=args.seconds + 60,
-            )  # fmt: skip
+                [*taskset(1), *load], capture_output=True, text=True, timeout=args.seconds + 60
+            )
             cpu1 = cpu_seconds(server.pid)
             rss = rss_kib(server.pid)
         finally:
@@ -135,14 +135,15 @@ def main() -> int:
     lat = re.search(r"Average Latency \(s\):\s+([\d.]+) \(min ([\d.]+), max ([\d.]+)\)", out)
     avg_ms = float(lat.group(1)) * 1000 if lat else float("nan")
     us_per_q = (cpu1 - cpu0) / max(completed, 1) * 1e6
-    row = (
-        f"| {dt.date.today()} | {commit()} | {os.cpu_count()} x {cpu_model()} | {args.loop} | "
-        f"{args.seconds}s c{args.clients} q{args.outstanding} | {qps:,.0f} | {avg_ms:.3f} | {lost} | "
-        f"{us_per_q:.1f} | {rss / 1024:.1f} |"
-    )
-    print(
-        "| date | commit | machine | loop | dnsperf | QPS | avg latency ms | lost | server CPU µs/query | RSS MiB |"
-    )
+    cells = [
+        str(dt.date.today()), commit(), f"{os.cpu_count()} x {cpu_model()}", args.loop,
+        f"{args.seconds}s c{args.clients} q{args.outstanding}", f"{qps:,.0f}", f"{avg_ms:.3f}",
+        str(lost), f"{us_per_q:.1f}", f"{rss / 1024:.1f}",
+    ]  # fmt: skip
+    row = "| " + " | ".join(cells) + " |"
+    head = ["date", "commit", "machine", "loop", "dnsperf", "QPS", "avg latency ms", "lost"]
+    head += ["server CPU µs/query", "RSS MiB"]
+    print("| " + " | ".join(head) + " |")
     print(row)
     if not args.no_record:
         with RESULTS.open("a") as f:

@@ -18,7 +18,7 @@ _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in a Go duration string; a bare number means seconds (as CoreDNS accepts for some options).
+    """Seconds in a Go duration string; a bare number means seconds (some CoreDNS options allow it).
 
     Raises ValueError with a message fit for a config error.
     """

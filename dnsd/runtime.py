@@ -133,7 +133,10 @@ async def _run_hooks(hooks: Sequence[Hook], what: str) -> None:
 def _set_plugin_metrics(old: Instance | None, new: Instance) -> None:
     if old is not None:
         metrics.plugin_enabled.clear()
+    # As CoreDNS: only blocks that have prometheus, only plugins that put a handler in the chain.
     for addr, zones in new.routes.items():
         for zone, block in zones.items():
-            for name in block.plugins:
-                metrics.plugin_enabled.labels(addr.label, zone, "", name).set(1)
+            if "prometheus" not in block.plugins:
+                continue
+            for handler in block.handlers:
+                metrics.plugin_enabled.labels(addr.label, zone, "", handler.name).set(1)

@@ -25,11 +25,12 @@ from dnsd.runtime import Runtime, StartError
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port free for both UDP and TCP right now (tiny race; callers retry on bind errors)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+        with socket.socket(family, socket.SOCK_STREAM) as tcp:
             tcp.bind((host, 0))
             port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            with socket.socket(family, socket.SOCK_DGRAM) as udp:
                 try:
                     udp.bind((host, port))
                 except OSError:

@@ -15,7 +15,6 @@ from dnsd.plugin import REGISTRY, Next
 from dnsd.reply import Reply
 from dnsd.request import Request
 
-
 #: Concurrency seen by the ``slow`` mode: [current, highest].
 SLOW = [0, 0]
 

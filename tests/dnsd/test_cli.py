@@ -1,0 +1,217 @@
+"""The dnsd command: flags, -check, banner, signals, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from dnsd.cli import UsageError, parse_args
+from dnsd.testing import free_port
+
+DNSD = [sys.executable, "-m", "dnsd"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "want"),
+    [
+        (["-conf", "x"], {"conf": "x"}),
+        (["--conf", "x"], {"conf": "x"}),
+        (["-conf=x"], {"conf": "x"}),
+        (["-dns.port", "1053"], {"port": "1053"}),
+        (["-p", "1053", "-quiet"], {"port": "1053", "quiet": True}),
+        (["-quiet=false"], {"quiet": False}),
+        (["-check", "-conf", "stdin"], {"check": True, "conf": "stdin"}),
+        (["-pidfile", "/tmp/p"], {"pidfile": "/tmp/p"}),
+        (["-asyncio"], {"asyncio": True}),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_parse_args(argv: list[str], want: dict[str, object]) -> None:
+    opts = parse_args(argv)
+    for key, value in want.items():
+        assert getattr(opts, key) == value
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["-nope"], "flag provided but not defined: -nope"),
+        (["-conf"], "flag needs an argument: -conf"),
+        (["extra"], "extra command line arguments: ['extra']"),
+        (["-quiet", "x"], "extra command line arguments: ['x']"),
+        (["-dns.port", "http"], 'invalid value "http" for flag -dns.port'),
+        (["-quiet=maybe"], 'invalid boolean value "maybe" for -quiet'),
+    ],
+)
+def test_parse_args_errors(argv: list[str], error: str) -> None:
+    with pytest.raises(UsageError) as exc:
+        parse_args(argv)
+    assert str(exc.value) == error
+
+
+def run(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*DNSD, *args], input=stdin, capture_output=True, text=True, timeout=30, cwd=cwd
+    )
+
+
+def test_version_and_plugins() -> None:
+    out = run("-version")
+    assert out.returncode == 0
+    assert out.stdout.startswith("dnsd-0.1.0 (CoreDNS-1.14.7 compatible)\nlinux/")
+    plugins = run("-plugins")
+    assert plugins.returncode == 0
+    assert "Server types:\n  dns\n" in plugins.stdout
+    assert "  dns.whoami\n" in plugins.stdout
+
+
+def test_check_ok(tmp_path: Path) -> None:
+    path = tmp_path / "Corefile"
+    path.write_text(".:53 {\n    whoami\n    log\n}\n")
+    out = run("-conf", str(path), "-check")
+    assert (out.returncode, out.stdout, out.stderr) == (0, f"{path}: OK\n", "")
+
+
+BAD = [
+    ("unknown-directive", ".:53 {\n    whomai\n}\n",
+     "bad.Corefile:2: unknown directive 'whomai', did you mean 'whoami'?"),
+    ("coredns-only", ".:53 {\n    etcd\n}\n",
+     "bad.Corefile:2: directive 'etcd' is a CoreDNS plugin that dnsd does not have"),
+    ("unclosed", ".:53 {\n    whoami\n",
+     "bad.Corefile:1: unexpected end of file: '{' opened here is never closed"),
+    ("stray-brace", ".:53 {\n    whoami\n}\n}\n", "bad.Corefile:4: unexpected '}'"),
+    ("one-line-block", ".:53 { whoami }\n",
+     "bad.Corefile:1: whoami: unexpected '}': a closing brace must be on its own line"),
+    ("arg", ".:53 {\n    whoami extra\n}\n",
+     "bad.Corefile:2: whoami: wrong argument count or unexpected line ending after 'extra'"),
+    ("duplicate-zone", ".:53 {\n    whoami\n}\n.:53 {\n    whoami\n}\n",
+     "bad.Corefile:4: cannot serve dns://.:53 - it is already defined (line 1)"),
+    ("tls-key", "tls://.:853 {\n    whoami\n}\n",
+     "bad.Corefile:1: tls:// servers are not supported yet; use dns:// (plain DNS)"),
+    ("bad-key", "exa mple..org {\n    whoami\n}\n", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "text", "error"), BAD, ids=[b[0] for b in BAD])
+def test_check_reports_positioned_errors(
+    tmp_path: Path, case: str, text: str, error: str | None
+) -> None:
+    (tmp_path / "bad.Corefile").write_text(text)
+    out = run("-conf", "bad.Corefile", "-check", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stdout == ""
+    if error is None:
+        assert out.stderr.startswith("bad.Corefile:1: "), out.stderr
+    else:
+        assert out.stderr == error + "\n"
+    assert "Traceback" not in out.stderr
+
+
+def test_check_missing_file(tmp_path: Path) -> None:
+    out = run("-conf", str(tmp_path / "nope"), "-check")
+    assert out.returncode == 1
+    assert "no such file or directory" in out.stderr
+
+
+def test_check_from_stdin() -> None:
+    out = run("-conf", "stdin", "-check", stdin=".:53 {\n    whoami\n}\n")
+    assert (out.returncode, out.stdout) == (0, "stdin: OK\n")
+
+
+@contextmanager
+def serving(args: list[str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [*DNSD, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def wait_answer(
+    port: int, name: str = "example.org", deadline: float = 15.0
+) -> dns.message.Message:
+    end = time.monotonic() + deadline
+    q = dns.message.make_query(name, "A")
+    while True:
+        try:
+            return dns.query.udp(q, "127.0.0.1", port=port, timeout=0.3)
+        except (dns.exception.Timeout, ConnectionRefusedError, OSError):
+            if time.monotonic() > end:
+                raise
+
+
+def test_serve_banner_reload_and_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n")
+    pidfile = tmp_path / "dnsd.pid"
+    with serving(["-conf", str(conf), "-pidfile", str(pidfile)], tmp_path) as proc:
+        assert wait_answer(port).rcode() == dns.rcode.NOERROR
+        assert pidfile.read_text() == f"{proc.pid}\n"
+        # A reload through SIGUSR1 with a new zone: the old socket keeps answering.
+        conf.write_text(f"example.org:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n")
+        proc.send_signal(signal.SIGUSR1)
+        end = time.monotonic() + 10
+        while wait_answer(port, "example.net").rcode() != dns.rcode.REFUSED:
+            assert time.monotonic() < end, "reload did not apply"
+            time.sleep(0.05)
+        # A broken config keeps the old one serving.
+        conf.write_text("example.org {\n    whomai\n}\n")
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        assert wait_answer(port).rcode() == dns.rcode.NOERROR
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f".:{port} on 127.0.0.1"
+    assert lines[1].startswith("dnsd-0.1.0")
+    assert "[INFO] SIGUSR1: Reloading" in out
+    assert "[INFO] Reloading complete" in out
+    assert "[ERROR] Restart failed: " in out and "unknown directive 'whomai'" in out
+    assert "[INFO] SIGTERM: Shutting down servers then terminating" in out
+    assert "Traceback" not in out + err
+    assert not pidfile.exists()
+
+
+def test_default_corefile_is_whoami_and_log(tmp_path: Path) -> None:
+    port = free_port()
+    with serving(["-dns.port", str(port), "-quiet"], tmp_path) as proc:
+        reply = wait_answer(port)
+        assert reply.rcode() == dns.rcode.NOERROR
+        assert any(rr.rdtype == 33 for rr in reply.additional)  # whoami's SRV
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert '"A IN example.org. udp ' in out  # the log plugin's line
+    assert not out.startswith(".:")  # -quiet: no banner
+
+
+def test_python_m_and_console_script_agree() -> None:
+    script = Path(sys.executable).parent / "dnsd"
+    if not script.exists():
+        pytest.fail("the dnsd console script is not installed: run the README's test command")
+    a = subprocess.run([str(script), "-version"], capture_output=True, text=True, timeout=30)
+    b = run("-version")
+    assert a.stdout == b.stdout and a.returncode == 0
+    assert os.access(script, os.X_OK)
