@@ -102,7 +102,30 @@ BAD = [
     ("tls-key", "tls://.:853 {\n    whoami\n}\n",
      "bad.Corefile:1: tls:// servers are not supported yet; use dns:// (plain DNS)"),
     ("bad-key", "exa mple..org {\n    whoami\n}\n", None),
+    ("unterminated-quote", '.:53 {\n    log "x\n}\n', None),
+    ("brace-next-line", ".:53 {\n    log\n    {\n    }\n}\n", None),
+    ("snippet-redefined", "(s) {\n    log\n}\n(s) {\n    log\n}\n", None),
+    ("snippet-self-import", "(s) {\n    import s\n}\n.:53 {\n    import s\n}\n", None),
+    ("import-missing", ".:53 {\n    whoami\n    import nothere.conf\n}\n", None),
+    ("import-cycle", "import a.conf\n", None),
+    ("error-in-import", "import b.conf\n", None),
 ]  # fmt: skip
+
+# Where each case's error must point: (file, line).
+WHERE = {
+    "bad-key": ("bad.Corefile", 1),
+    "unterminated-quote": ("bad.Corefile", 2),
+    "brace-next-line": ("bad.Corefile", 3),
+    "snippet-redefined": ("bad.Corefile", 4),
+    "snippet-self-import": ("bad.Corefile", 2),
+    "import-missing": ("bad.Corefile", 3),
+    "import-cycle": ("a.conf", 1),
+    "error-in-import": ("b.conf", 2),
+}
+IMPORTED = {
+    "a.conf": "import bad.Corefile\n",
+    "b.conf": ".:53 {\n    whomai\n}\n",
+}
 
 
 @pytest.mark.parametrize(("case", "text", "error"), BAD, ids=[b[0] for b in BAD])
@@ -110,11 +133,15 @@ def test_check_reports_positioned_errors(
     tmp_path: Path, case: str, text: str, error: str | None
 ) -> None:
     (tmp_path / "bad.Corefile").write_text(text)
+    for name, content in IMPORTED.items():
+        (tmp_path / name).write_text(content)
     out = run("-conf", "bad.Corefile", "-check", cwd=tmp_path)
     assert out.returncode == 1
     assert out.stdout == ""
     if error is None:
-        assert out.stderr.startswith("bad.Corefile:1: "), out.stderr
+        file, line = WHERE[case]
+        assert out.stderr.startswith(f"{file}:{line}: "), out.stderr
+        assert out.stderr.count("\n") == 1, out.stderr
     else:
         assert out.stderr == error + "\n"
     assert "Traceback" not in out.stderr
