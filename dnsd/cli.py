@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dnsd import COREDNS_VERSION, __version__
+from dnsd import COREDNS_VERSION, __version__, revision
 from dnsd import log as dlog
 from dnsd.errors import CorefileError
 from dnsd.instance import DEFAULT_COREFILE, Instance, load
@@ -103,21 +103,8 @@ def version_lines() -> list[str]:
     machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
     return [
         f"dnsd-{__version__} (CoreDNS-{COREDNS_VERSION} compatible)",
-        f"{sys.platform}/{machine}, python{platform.python_version()}, {_commit()}",
+        f"{sys.platform}/{machine}, python{platform.python_version()}, {revision()}",
     ]
-
-
-def _commit() -> str:
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        with open(os.path.join(here, ".git", "HEAD")) as f:
-            head = f.read().strip()
-        if head.startswith("ref: "):
-            with open(os.path.join(here, ".git", head[5:])) as f:
-                head = f.read().strip()
-        return head[:8]
-    except OSError:
-        return "unknown"
 
 
 def read_corefile(opts: Options) -> tuple[str, str]:

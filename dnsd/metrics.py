@@ -15,7 +15,7 @@ import platform
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
-from dnsd import __version__
+from dnsd import __version__, revision
 
 NAMESPACE = "coredns"
 
@@ -89,7 +89,7 @@ plugin_enabled = Gauge(
     namespace=NAMESPACE,
 )
 
-build_info.labels(__version__, "", "python" + platform.python_version()).set(1)
+build_info.labels(__version__, revision(), "python" + platform.python_version()).set(1)
 disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
 
 

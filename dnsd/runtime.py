@@ -60,7 +60,7 @@ class Runtime:
                 await listener.close()
             await self.http.abort()
             await _run_hooks(instance.shutdown, "shutdown")
-            raise StartError(str(exc) or type(exc).__name__) from exc
+            raise StartError(_describe(exc)) from exc
         # Commit: from here on nothing can fail the start.
         old, self.instance = self.instance, instance
         dlog.set_debug(instance.debug)
@@ -120,6 +120,13 @@ class Runtime:
     def port(self, addr: ListenAddr) -> int:
         """The bound port of a listener."""
         return self.listeners[addr].port
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason: OSError's own text (no ``[Errno N]``), else the message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return str(exc.strerror)
+    return str(exc) or type(exc).__name__
 
 
 async def _run_hooks(hooks: Sequence[Hook], what: str) -> None:

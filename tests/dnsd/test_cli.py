@@ -242,3 +242,57 @@ def test_python_m_and_console_script_agree() -> None:
     b = run("-version")
     assert a.stdout == b.stdout and a.returncode == 0
     assert os.access(script, os.X_OK)
+
+
+def test_sigterm_waits_for_lameduck_while_answering(tmp_path: Path) -> None:
+    port = free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(
+        f".:{port} {{\n    bind 127.0.0.1\n    health 127.0.0.1:0 {{\n        lameduck 1s\n"
+        "    }\n    whoami\n}\n"
+    )
+    with serving(["-conf", str(conf), "-quiet"], tmp_path) as proc:
+        wait_answer(port)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert proc.poll() is None
+        assert wait_answer(port, deadline=0.5).rcode() == dns.rcode.NOERROR  # still serving
+        out, err = proc.communicate(timeout=15)
+        took = time.monotonic() - sent
+    assert proc.returncode == 0, err
+    assert took >= 1.0
+    assert "[INFO] plugin/health: Going into lameduck mode for 1s" in out
+
+
+def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
+    port = free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(
+        f".:{port} {{\n    bind 127.0.0.1\n    health 127.0.0.1:0 {{\n        lameduck 20s\n"
+        "    }\n    whoami\n}\n"
+    )
+    with serving(["-conf", str(conf), "-quiet"], tmp_path) as proc:
+        wait_answer(port)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        assert proc.poll() is None  # in lameduck
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+        assert time.monotonic() - sent < 5
+    assert proc.returncode == 2
+    assert "[INFO] SIGINT: Force quit" in out
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    port = free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n")
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", port))  # no SO_REUSEPORT: dnsd cannot share it
+        out = run("-conf", str(conf), "-quiet")
+    assert out.returncode == 1
+    assert out.stderr == f"listen udp 127.0.0.1:{port}: Address already in use\n"

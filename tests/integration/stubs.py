@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,9 @@ class Stub:
                 await asyncio.sleep(float(self.arg))
             finally:
                 SLOW[0] -= 1
+            return Reply(req.reply(aa=True))
+        if self.mode == "block":  # a buggy plugin that blocks the event loop
+            time.sleep(float(self.arg))
             return Reply(req.reply(aa=True))
         if self.mode == "drop":
             return Reply.dropped()

@@ -204,3 +204,36 @@ async def test_reload_keeps_the_endpoint_and_restarts_the_probe() -> None:
         assert new._probe is not None
         assert srv.http_port(":8080") == port
         assert await get(port, "/health") == (200, "OK")
+
+
+def _probe(port: int, delay: float) -> str:
+    """GET /health from another thread after ``delay`` seconds: status, or 'timeout'."""
+    import time
+    import urllib.request
+
+    time.sleep(delay)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=0.5) as resp:
+            return str(resp.status)
+    except TimeoutError:
+        return "timeout"
+    except OSError as exc:
+        return "timeout" if "timed out" in str(exc) else f"error {exc}"
+
+
+async def test_a_stuck_event_loop_fails_health() -> None:
+    """/health runs on the DNS loop: a plugin blocking the loop makes the probe time out."""
+    import asyncio
+
+    from tests.integration.stubs import stub_plugin
+
+    with stub_plugin():
+        text = ". {\n    health\n    stub block 1.5\n}\n"
+        async with serve_corefile(text) as srv:
+            port = srv.http_port(":8080")
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, _probe, port, 0.0) == "200"
+            probe = loop.run_in_executor(None, _probe, port, 0.2)
+            await srv.query("example.org", timeout=5)  # its handler blocks the loop 1.5 s
+            assert await probe == "timeout"
+            assert await loop.run_in_executor(None, _probe, port, 0.0) == "200"
