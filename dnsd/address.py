@@ -193,3 +193,12 @@ def _is_domain_name(name: str) -> bool:
     if any(size == 0 or size > 63 for size in labels):
         return False
     return sum(size + 1 for size in labels) + 1 <= 255
+
+
+def split_addr(addr: str) -> tuple[str | None, int]:
+    """``:8080`` -> (None, 8080); ``localhost:9153``; ``[::1]:8080``. ValueError when bad."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"invalid address '{addr}': want HOST:PORT or :PORT")
+    host = host.strip("[]")
+    return (host or None), int(port)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from dnsd.address import split_addr
 from dnsd.corefile import Dispenser, Token
 
 if TYPE_CHECKING:
@@ -32,6 +33,32 @@ class Controller(Dispenser):
         super().__init__(directive, tokens)
         self.block = block
         self.instance = instance
+        self._seen = 0
+
+    def next_once(self) -> bool:
+        """``while c.next_once():`` for plugins allowed once per server block.
+
+        Like :meth:`next`, but a second occurrence of the directive is the
+        error ``can only be used once per server block``.
+        """
+        if not self.next():
+            return False
+        self._seen += 1
+        if self._seen > 1:
+            self.once_err()
+        return True
+
+    def addr_arg(self, default: str) -> str:
+        """The optional ``HOST:PORT`` argument of an HTTP plugin (health, ready...), checked."""
+        args = self.remaining_args()
+        if len(args) > 1:
+            self.arg_err()
+        addr = args[0] if args else default
+        try:
+            split_addr(addr)
+        except ValueError as exc:
+            self.err(str(exc))
+        return addr
 
     @property
     def zones(self) -> list[str]:

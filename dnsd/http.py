@@ -13,17 +13,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from dnsd.address import split_addr
 from dnsd.controller import HttpHandler
 from dnsd.log import core as log
-
-
-def split_addr(addr: str) -> tuple[str | None, int]:
-    """``:8080`` -> (None, 8080); ``localhost:9153``; ``[::1]:8080``. ValueError when bad."""
-    host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"invalid address '{addr}': want HOST:PORT or :PORT")
-    host = host.strip("[]")
-    return (host or None), int(port)
 
 
 @dataclass

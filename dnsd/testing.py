@@ -12,15 +12,21 @@ UDP and TCP on one ephemeral port, in the test's event loop.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
-from collections.abc import AsyncIterator
+import types
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from dnsd.instance import Instance, ListenAddr, load
+from dnsd import corefile
+from dnsd.controller import Controller
+from dnsd.instance import Block, Instance, ListenAddr, load
 from dnsd.plugin import REGISTRY, Registry
 from dnsd.runtime import Runtime, StartError
+
+OptionsT = TypeVar("OptionsT")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -130,3 +136,26 @@ async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.02)
         if loop.time() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def setup_controller(text: str, directive: str, *, zones: list[str] | None = None) -> Controller:
+    """A Controller over ``directive`` in the first server block of ``text``, for setup tests."""
+    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
+    block = Block(keys=sb.keys, addrs=[], zones=zones or ["."], root=os.getcwd())
+    return Controller(directive, sb.directives[directive], block, Instance(filename="Corefile"))
+
+
+def parsed_options(text: str, name: str, parse: Callable[[Controller], OptionsT]) -> list[OptionsT]:
+    """What ``parse`` returns for each block of ``text`` that has directive ``name``.
+
+    The whole Corefile is loaded (so positions and errors are real), with the
+    plugin's setup replaced by its ``parse``.
+    """
+    got: list[OptionsT] = []
+    module = types.ModuleType(name)
+    module.NAME = name  # type: ignore[attr-defined]
+    module.setup = lambda c: got.append(parse(c))  # type: ignore[attr-defined]
+    registry = Registry()
+    registry.add(module)
+    load(text, "Corefile", dns_port="1053", registry=registry)
+    return got

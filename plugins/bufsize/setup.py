@@ -24,9 +24,7 @@ class BufsizeOptions:
 def parse(c: Controller) -> BufsizeOptions:
     """Read the one ``bufsize`` line (a second one is an error; CoreDNS ignores it)."""
     options: BufsizeOptions | None = None
-    while c.next():
-        if options is not None:
-            c.once_err()
+    while c.next_once():
         size = DEFAULT_SIZE
         if c.next_arg():
             text = c.val()

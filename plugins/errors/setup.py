@@ -97,9 +97,7 @@ def _consolidate(c: Controller) -> Consolidate:
 def parse(c: Controller) -> ErrorsOptions:
     """Read the one ``errors`` directive of the block."""
     options: ErrorsOptions | None = None
-    while c.next():
-        if options is not None:
-            c.once_err()
+    while c.next_once():
         args = c.remaining_args()
         if len(args) > 1:
             c.arg_err()

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 from prometheus_client import Counter, Histogram
 
+from dnsd.address import split_addr
 from dnsd.duration import format_duration
-from dnsd.http import split_addr
 from dnsd.log import plugin_logger
 from dnsd.metrics import NAMESPACE
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from dnsd.controller import Controller
 from dnsd.duration import parse_duration
-from dnsd.http import split_addr
 from dnsd.plugins.health.health import Health
 
 NAME = "health"
@@ -32,16 +31,7 @@ def parse(c: Controller) -> HealthOptions:
     """Read every ``health`` occurrence of the block; the last one wins (as in CoreDNS)."""
     opts = HealthOptions()
     while c.next():
-        addr, lameduck = DEFAULT_ADDR, 0.0
-        args = c.remaining_args()
-        if len(args) > 1:
-            c.arg_err()
-        if args:
-            addr = args[0]
-            try:
-                split_addr(addr)
-            except ValueError as exc:
-                c.err(str(exc))
+        addr, lameduck = c.addr_arg(DEFAULT_ADDR), 0.0
         while c.next_block():
             if c.val() != "lameduck":
                 c.unknown_property()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dnsd.controller import Controller
-from dnsd.http import split_addr
 from dnsd.plugins.prometheus.handler import Prometheus
 from dnsd.plugins.prometheus.scrape import scrape
 
@@ -26,19 +25,8 @@ class PrometheusOptions:
 def parse(c: Controller) -> PrometheusOptions:
     """Read the block's single ``prometheus`` directive."""
     opts = PrometheusOptions()
-    seen = False
-    while c.next():
-        if seen:
-            c.once_err()
-        seen = True
-        args = c.remaining_args()
-        if len(args) > 1:
-            c.arg_err()
-        addr = args[0] if args else DEFAULT_ADDR
-        try:
-            split_addr(addr)
-        except ValueError as exc:
-            c.err(str(exc))
+    while c.next_once():
+        addr = c.addr_arg(DEFAULT_ADDR)
         runtime_metrics = False
         while c.next_block():
             if c.val() != "runtime_metrics":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dnsd.controller import Controller
-from dnsd.http import split_addr
 from dnsd.plugins.ready.ready import CONTINUOUSLY, MONITOR_TYPES, UNTIL_READY, Ready
 
 NAME = "ready"
@@ -29,19 +28,8 @@ class ReadyOptions:
 def parse(c: Controller) -> ReadyOptions:
     """Read the block's single ``ready`` directive."""
     opts = ReadyOptions()
-    seen = False
-    while c.next():
-        if seen:
-            c.once_err()
-        seen = True
-        args = c.remaining_args()
-        if len(args) > 1:
-            c.arg_err()
-        addr = args[0] if args else DEFAULT_ADDR
-        try:
-            split_addr(addr)
-        except ValueError as exc:
-            c.err(str(exc))
+    while c.next_once():
+        addr = c.addr_arg(DEFAULT_ADDR)
         monitor = UNTIL_READY
         while c.next_block():
             if c.val() != "monitor":

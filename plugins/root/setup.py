@@ -30,9 +30,7 @@ class RootOptions:
 def parse(c: Controller) -> RootOptions:
     """Read the one ``root`` line; check the directory."""
     path: str | None = None
-    while c.next():
-        if path is not None:
-            c.once_err()
+    while c.next_once():
         if not c.next_arg():
             c.arg_err()
         path = os.path.abspath(c.val())

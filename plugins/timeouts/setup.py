@@ -58,9 +58,7 @@ class TimeoutsOptions:
 def parse(c: Controller) -> TimeoutsOptions:
     """Read the one ``timeouts`` block (a second one is an error)."""
     options: TimeoutsOptions | None = None
-    while c.next():
-        if options is not None:
-            c.once_err()
+    while c.next_once():
         if c.next_arg():
             c.arg_err()
         options = TimeoutsOptions()

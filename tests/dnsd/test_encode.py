@@ -22,6 +22,7 @@ from dnslib import (
     A,
     DNSHeader,
     DNSLabel,
+    DNSLabelError,
     DNSQuestion,
     DNSRecord,
     EDNSOption,
@@ -278,7 +279,11 @@ def test_binary_labels_round_trip() -> None:
 
 # properties
 
-NAMES = st.lists(st.sampled_from(["a", "b", "Cc", "dd-e", "x" * 40, "y" * 63]), max_size=4)
+# Legal owners only: with "example.org." (13 octets) and an MX target's "mx65535."
+# prefix (8), the generated labels may take at most 255 - 21 = 234 octets.
+NAMES = st.lists(st.sampled_from(["a", "b", "Cc", "dd-e", "x" * 40, "y" * 63]), max_size=4).filter(
+    lambda labels: sum(len(label) + 1 for label in labels) <= 234
+)
 
 
 def _record(kind: int, labels: list[str], n: int) -> RR:
@@ -332,3 +337,13 @@ def test_encode_reply_always_parses_and_fits(
     original = [*msg.rr, *msg.auth, *msg.ar]
     assert [str(rr) for rr in kept] == [str(rr) for rr in original[: len(kept)]]
     assert bool(parsed.flags & dns.flags.TC) == (len(kept) < len(original))
+
+
+def test_encode_reply_refuses_an_owner_over_255_octets() -> None:
+    """A plugin's illegal name is refused (the server turns it into SERVFAIL and a log line)."""
+    q = query("Q.example.org.", "A")
+    msg = reply(q)
+    msg.rr.append(_record(0, ["y" * 63] * 4, 1))
+    msg.set_header_qa()
+    with pytest.raises(DNSLabelError):
+        encode_reply(msg, q, 512)

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
 
-from dnsd import corefile
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
-from dnsd.instance import Block, Instance
-from dnsd.plugin import REGISTRY
 from dnsd.plugins.any import setup
 from dnsd.plugins.any.handler import Any
+from dnsd.testing import setup_controller
 
 
 def controller(text: str) -> Controller:
-    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
-    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
-    return Controller("any", sb.directives["any"], block, Instance(filename="Corefile"))
+    return setup_controller(text, "any")
 
 
 @dataclass(frozen=True)

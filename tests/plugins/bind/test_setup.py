@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
 
-from dnsd import corefile
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
-from dnsd.instance import Block, Instance
-from dnsd.plugin import REGISTRY
 from dnsd.plugins.bind import ifaces
 from dnsd.plugins.bind.setup import BindOptions, parse
+from dnsd.testing import setup_controller
 
 FAKE = {
     "lo": ["127.0.0.1", "::1"],
@@ -23,9 +20,7 @@ FAKE = {
 
 
 def controller(text: str) -> Controller:
-    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
-    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
-    return Controller("bind", sb.directives["bind"], block, Instance(filename="Corefile"))
+    return setup_controller(text, "bind")
 
 
 @dataclass(frozen=True)

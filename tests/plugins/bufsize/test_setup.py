@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
 
-from dnsd import corefile
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
-from dnsd.instance import Block, Instance
-from dnsd.plugin import REGISTRY
 from dnsd.plugins.bufsize import setup
 from dnsd.plugins.bufsize.handler import Bufsize
 from dnsd.plugins.bufsize.setup import BufsizeOptions, parse
+from dnsd.testing import setup_controller
 
 
 def controller(text: str) -> Controller:
-    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
-    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
-    return Controller("bufsize", sb.directives["bufsize"], block, Instance(filename="Corefile"))
+    return setup_controller(text, "bufsize")
 
 
 @dataclass(frozen=True)

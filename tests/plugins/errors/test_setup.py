@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
 
-from dnsd import corefile
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
-from dnsd.instance import Block, Instance
-from dnsd.plugin import REGISTRY
 from dnsd.plugins.errors import setup
 from dnsd.plugins.errors.handler import Errors
 from dnsd.plugins.errors.setup import MAX_REGEXP_LEN, Consolidate, ErrorsOptions
+from dnsd.testing import setup_controller
 
 
 def controller(text: str) -> Controller:
-    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
-    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
-    return Controller("errors", sb.directives["errors"], block, Instance(filename="Corefile"))
+    return setup_controller(text, "errors")
 
 
 def block(*lines: str) -> str:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
 
-from dnsd import corefile
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
-from dnsd.instance import Block, Instance
-from dnsd.plugin import REGISTRY
 from dnsd.plugins.log import setup
 from dnsd.plugins.log.handler import Log
 from dnsd.plugins.log.replacer import COMBINED_FORMAT, COMMON_FORMAT
 from dnsd.plugins.log.setup import LogOptions, LogRule
+from dnsd.testing import setup_controller
 
 ALL = frozenset({"all"})
 
 
 def controller(text: str) -> Controller:
-    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
-    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
-    return Controller("log", sb.directives["log"], block, Instance(filename="Corefile"))
+    return setup_controller(text, "log")
 
 
 def block(*lines: str) -> str:

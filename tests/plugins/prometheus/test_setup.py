@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass
 
 import pytest
 
 from dnsd.errors import CorefileError
 from dnsd.instance import load
-from dnsd.plugin import Registry
 from dnsd.plugins.prometheus.handler import Prometheus
 from dnsd.plugins.prometheus.scrape import scrape
 from dnsd.plugins.prometheus.setup import NAME, PrometheusOptions, parse
+from dnsd.testing import parsed_options
 
 
 @dataclass(frozen=True)
@@ -24,14 +23,7 @@ class SetupCase:
 
 def parsed(corefile: str) -> list[PrometheusOptions]:
     """What ``parse`` returns for each block that has *prometheus*."""
-    got: list[PrometheusOptions] = []
-    module = types.ModuleType(NAME)
-    module.NAME = NAME  # type: ignore[attr-defined]
-    module.setup = lambda c: got.append(parse(c))  # type: ignore[attr-defined]
-    registry = Registry()
-    registry.add(module)
-    load(corefile, "Corefile", dns_port="1053", registry=registry)
-    return got
+    return parsed_options(corefile, NAME, parse)
 
 
 CASES = {

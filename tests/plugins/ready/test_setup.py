@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass
 
 import pytest
 
 from dnsd.errors import CorefileError
 from dnsd.instance import load
-from dnsd.plugin import Registry
 from dnsd.plugins.ready.ready import Ready
 from dnsd.plugins.ready.setup import NAME, ReadyOptions, parse
+from dnsd.testing import parsed_options
 
 
 @dataclass(frozen=True)
@@ -23,14 +22,7 @@ class SetupCase:
 
 def parsed(corefile: str) -> list[ReadyOptions]:
     """What ``parse`` returns for each block that has *ready*."""
-    got: list[ReadyOptions] = []
-    module = types.ModuleType(NAME)
-    module.NAME = NAME  # type: ignore[attr-defined]
-    module.setup = lambda c: got.append(parse(c))  # type: ignore[attr-defined]
-    registry = Registry()
-    registry.add(module)
-    load(corefile, "Corefile", dns_port="1053", registry=registry)
-    return got
+    return parsed_options(corefile, NAME, parse)
 
 
 CASES = {

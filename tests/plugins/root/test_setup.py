@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import logging
-import os
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from dnsd import corefile
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
-from dnsd.instance import Block, Instance, load
+from dnsd.instance import load
 from dnsd.plugin import REGISTRY
 from dnsd.plugins.root import setup
 from dnsd.plugins.root.setup import RootOptions, parse
+from dnsd.testing import setup_controller
 
 
 def controller(text: str) -> Controller:
-    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
-    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
-    return Controller("root", sb.directives["root"], block, Instance(filename="Corefile"))
+    return setup_controller(text, "root")
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
 
-from dnsd import corefile
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
-from dnsd.instance import Block, Instance, TcpLimits
-from dnsd.plugin import REGISTRY
+from dnsd.instance import TcpLimits
 from dnsd.plugins.timeouts import setup
 from dnsd.plugins.timeouts.setup import TimeoutsOptions, parse
+from dnsd.testing import setup_controller
 
 
 def controller(text: str) -> Controller:
-    sb = corefile.parse(text, "Corefile", directives=REGISTRY.names())[0]
-    block = Block(keys=sb.keys, addrs=[], zones=["."], root=os.getcwd())
-    return Controller("timeouts", sb.directives["timeouts"], block, Instance(filename="Corefile"))
+    return setup_controller(text, "timeouts")
 
 
 def block(*lines: str) -> str:
