@@ -36,6 +36,7 @@ class Request(Query):
         "start",
         "_observers",
         "_msg",
+        "dispatcher",
     )
 
     client: str
@@ -48,6 +49,8 @@ class Request(Query):
     start: float
     _observers: list[ReplyObserver] | None
     _msg: DNSRecord | None
+    #: The listener's dispatcher (for :mod:`dnsd.upstream` lookups); None outside a server.
+    dispatcher: Any
 
     def init(self, client: str, port: int, proto: str, local: str, server: str) -> Request:
         """Fill in the transport facts after :func:`dnsd.wire.parse_query` made the object."""
@@ -63,6 +66,7 @@ class Request(Query):
         self.start = time.perf_counter()
         self._observers = None
         self._msg = None
+        self.dispatcher = None
         return self
 
     @property

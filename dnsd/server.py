@@ -112,6 +112,7 @@ class Dispatcher:
                 self._report_dropped(proto, client, len(data), exc.reply, "other", False)
             return None
         req.init(client, port, proto, self.local, self.label)
+        req.dispatcher = self
         found = self.route(req.name_lower, req.qtype)
         if found is None or (req.qclass != CLASS_IN and not self.class_any):
             self._refuse(req, send)
@@ -138,6 +139,14 @@ class Dispatcher:
         metrics.report(
             self.label, "dropped", proto, family, qtype, do, size, rcode, "", len(wire), 0.0
         )
+
+    async def resolve(self, req: Request) -> bytes | None:
+        """Route and answer an internal query (:mod:`dnsd.upstream`); REFUSED outside the zones."""
+        req.dispatcher = self
+        found = self.route(req.name_lower, req.qtype)
+        if found is None or not found[1].handlers:
+            return error_reply(req, REFUSED)
+        return await self.answer(req, *found)
 
     async def _serve(self, req: Request, zone: str, block: Block, send: Send) -> None:
         wire = await self.answer(req, zone, block)

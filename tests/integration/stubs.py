@@ -62,6 +62,18 @@ class Stub:
         if self.mode == "block":  # a buggy plugin that blocks the event loop
             time.sleep(float(self.arg))
             return Reply(req.reply(aa=True))
+        if self.mode == "cname":  # CNAME to arg, target resolved through the server's own chain
+            from dnslib import CNAME
+
+            from dnsd.upstream import lookup
+
+            msg = req.reply(aa=True)
+            msg.add_answer(RR(DNSLabel(list(req.labels)), 5, 1, 0, CNAME(self.arg)))
+            target = await lookup(req, self.arg, req.qtype)
+            if target is not None:
+                for rr in target.rr:
+                    msg.add_answer(rr)
+            return Reply(msg)
         if self.mode == "drop":
             return Reply.dropped()
         raise PluginError(f"unknown stub mode {self.mode}")
