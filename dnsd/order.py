@@ -20,5 +20,5 @@ COREDNS_ORDER: tuple[str, ...] = (
 
 ORDER: tuple[str, ...] = (
     "root", "timeouts", "bufsize", "bind", "debug", "ready", "health", "prometheus",
-    "errors", "log", "any", "whoami",
+    "errors", "log", "any", "kubernetes", "whoami",
 )  # fmt: skip

@@ -49,6 +49,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 class TestServer:
     """A running server: where it listens and how to reach it."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     runtime: Runtime
     instance: Instance
     host: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from dnslib import DNSRecord
+from dnslib import EDNS0, DNSRecord
 
 from dnsd.request import Request
 from dnsd.wire import BadQuery, parse_query
@@ -32,11 +32,13 @@ async def lookup(req: Request, name: str, qtype: int) -> DNSRecord | None:
     q = DNSRecord.question(name, qtype=_type_text(qtype))
     q.header.id = random.randint(0, 0xFFFF)
     q.header.rd = 1
+    # The largest EDNS size, so nothing is truncated inside; DO as the client asked.
+    q.add_ar(EDNS0(udp_len=65535, flags="do" if req.do else ""))
     try:
         sub = parse_query(bytes(q.pack()), Request)
     except BadQuery:
         return None
-    sub.init(req.client, req.port, "tcp", req.local, req.server)  # no truncation inside
+    sub.init(req.client, req.port, req.proto, req.local, req.server)
     sub.meta["upstream/depth"] = depth + 1
     wire = await dispatcher.resolve(sub)
     if wire is None:

@@ -1,0 +1,228 @@
+"""Handler of *kubernetes*: answers from the store, starts and stops what fills it.
+
+The store is filled by one informer per resource (list+watch of the API) or,
+with ``objects``, by the file source. Until the first sync, names that cannot
+be found are SERVFAIL (with the SOA), as in CoreDNS, so a pod never caches an
+NXDOMAIN for a Service that exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+from prometheus_client import Histogram
+
+from dnsd.controller import Controller
+from dnsd.log import plugin_logger
+from dnsd.plugin import Next
+from dnsd.plugins.kubernetes import records
+from dnsd.plugins.kubernetes.client import make_api
+from dnsd.plugins.kubernetes.informer import Informer
+from dnsd.plugins.kubernetes.objects import (
+    ENDPOINTSLICES,
+    NAMESPACES,
+    PODS,
+    SERVICES,
+    EndpointSlice,
+    Resource,
+)
+from dnsd.plugins.kubernetes.selector import parse_selector
+from dnsd.plugins.kubernetes.setup import NAME, KubernetesOptions
+from dnsd.plugins.kubernetes.source import FileSource
+from dnsd.plugins.kubernetes.store import Listener, Store
+from dnsd.reply import Reply
+from dnsd.request import Request
+from dnsd.upstream import lookup
+
+log = plugin_logger(NAME)
+
+SERVFAIL, NXDOMAIN, REFUSED = 2, 3, 5
+AXFR, IXFR = 252, 251
+
+programming_duration = Histogram(
+    "dns_programming_duration_seconds",
+    "Histogram of the time (in seconds) it took to program a dns instance.",
+    ["service_kind"],
+    namespace="coredns",
+    subsystem=NAME,
+    buckets=(0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
+             2.048, 4.096, 8.192, 16.384, 32.768, 65.536, 131.072, 262.144, 524.288),
+)  # fmt: skip
+
+
+class Kubernetes:
+    """Answers the zones of the plugin from the store."""
+
+    name = NAME
+
+    def __init__(self, opts: KubernetesOptions, store: Store, ropts: records.Options) -> None:
+        self.opts = opts
+        self.store = store
+        self.ropts = ropts
+        kinds = ["Namespace", "Service"]
+        if not opts.noendpoints:
+            kinds.append("EndpointSlice")
+        if opts.pods == "verified":
+            kinds.append("Pod")
+        self.kinds = tuple(kinds)
+
+    def ready(self) -> bool:
+        """Every watched resource has been listed once."""
+        return self.store.has_synced(self.kinds)
+
+    async def serve(self, req: Request, next: Next) -> Reply | None:
+        if req.qclass != 1:
+            return await next(req)
+        answer = records.resolve(self.store, self.ropts, req.labels, req.qtype)
+        if answer is None:
+            return await next(req)
+        if req.qtype in (AXFR, IXFR):
+            return Reply(req.reply(rcode=REFUSED))  # zone transfers are the transfer plugin's
+        rcode = answer.rcode
+        if rcode == NXDOMAIN:
+            if self.opts.fallthrough.through(req.name_lower):
+                return await next(req)
+            if not self.ready():
+                rcode = SERVFAIL
+        msg = req.reply(rcode=rcode, aa=True)
+        for rr in answer.answer:
+            msg.add_answer(rr)
+        if answer.cname_target:
+            target = await lookup(req, answer.cname_target, req.qtype)
+            if target is not None:
+                for rr in target.rr:
+                    msg.add_answer(rr)
+        for rr in answer.authority:
+            msg.add_auth(rr)
+        for rr in answer.extra:
+            msg.add_ar(rr)
+        return Reply(msg)
+
+
+def register(c: Controller, opts: KubernetesOptions) -> None:
+    """Create the store, the handler and the hooks that fill the store."""
+    try:
+        ns_selector = parse_selector(opts.namespace_labels) if opts.namespace_labels else None
+    except ValueError as exc:  # setup checked it already
+        c.err(str(exc))
+    ropts = records.Options(
+        zones=opts.zones,
+        ttl=opts.ttl,
+        pods=opts.pods,
+        endpoint_pod_names=opts.endpoint_pod_names,
+        namespaces=opts.namespaces,
+        namespace_labels=ns_selector,
+        ignore_empty_service=opts.ignore_empty_service,
+        noendpoints=opts.noendpoints,
+        dns_ips=_own_ips(c.settings.get("bind", [])),
+    )
+    store = Store()
+    handler = Kubernetes(opts, store, ropts)
+    store.on_change(_programming_observer(store))
+    feed = _Feed(c, opts, handler)
+    c.add_handler(handler)
+    c.on_startup(feed.start)
+    c.on_shutdown(feed.stop)
+
+
+class _Feed:
+    """What fills the store: the file source, or one informer per resource."""
+
+    def __init__(self, c: Controller, opts: KubernetesOptions, handler: Kubernetes) -> None:
+        self.opts = opts
+        self.handler = handler
+        self.source: FileSource | None = None
+        self.informers: list[Informer] = []
+        resources = {"Namespace": NAMESPACES, "Service": SERVICES, "EndpointSlice": ENDPOINTSLICES}
+        resources["Pod"] = PODS
+        self.resources: list[Resource] = [resources[k] for k in handler.kinds]
+        if opts.objects:
+            selector = parse_selector(opts.labels) if opts.labels else None
+            self.source = FileSource(
+                opts.objects, handler.store, kinds=handler.kinds, label_selector=selector
+            )
+            self.api = None
+            return
+        try:
+            self.api = make_api(
+                kubeconfig=opts.kubeconfig or None,
+                context=opts.context or None,
+                endpoint=opts.endpoint or None,
+                tls=opts.tls,
+                qps=opts.apiserver_qps,
+                burst=opts.apiserver_burst,
+                max_inflight=opts.apiserver_max_inflight,
+            )
+        except ValueError as exc:
+            c.err(str(exc))
+
+    async def start(self) -> None:
+        """Start filling the store; wait up to startup_timeout for the first sync."""
+        loop = asyncio.get_running_loop()
+        if self.source is not None:
+            await self.source.start()
+        elif self.api is not None:
+            sink = self.handler.store.threadsafe(loop)
+            for resource in self.resources:
+                labels = self.opts.labels if resource.kind in ("Service", "EndpointSlice") else ""
+                informer = Informer(self.api, resource, sink, label_selector=labels)
+                informer.start()
+                self.informers.append(informer)
+        deadline = loop.time() + self.opts.startup_timeout
+        if not self.handler.ready():
+            log.info("waiting for Kubernetes API before starting server")
+        while not self.handler.ready():
+            if loop.time() >= deadline:
+                log.warning("starting server with unsynced Kubernetes API")
+                return
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        """Stop the informers (their threads end at once) or the file source."""
+        if self.source is not None:
+            await self.source.stop()
+        for informer in self.informers:
+            informer.stop()
+        informers, self.informers = self.informers, []
+        if informers:
+            await asyncio.to_thread(lambda: [i.join(2.0) for i in informers])
+        if self.api is not None:
+            self.api.close()
+
+
+def _programming_observer(store: Store) -> Listener:
+    """coredns_kubernetes_dns_programming_duration_seconds: trigger time to now, by kind."""
+
+    def observe(kind: str, old: object | None, new: object | None) -> None:
+        if kind != "EndpointSlice" or not isinstance(new, EndpointSlice) or not new.trigger_time:
+            return
+        if isinstance(old, EndpointSlice) and (old.trigger_time or 0) >= new.trigger_time:
+            return  # as CoreDNS: only a newer trigger time is a new change to program
+        service = store.service(new.namespace, new.service)
+        delay = time.time() - new.trigger_time
+        if service is None or delay < 0:
+            return
+        if not service.headless:
+            service_kind = "cluster_ip"
+        elif service.selector:
+            service_kind = "headless_with_selector"
+        else:
+            service_kind = "headless_without_selector"
+        programming_duration.labels(service_kind).observe(delay)
+
+    return observe
+
+
+def _own_ips(bind: list[str]) -> tuple[str, ...]:
+    """This server's addresses, for ``ns.dns.<zone>``: the bound ones, else the host's own."""
+    ips = [ip for ip in bind if ip not in ("0.0.0.0", "::")]
+    if ips:
+        return tuple(ips)
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, proto=socket.IPPROTO_UDP)
+    except OSError:
+        return ()
+    found = [str(info[4][0]) for info in infos]
+    return tuple(dict.fromkeys(ip for ip in found if not ip.startswith(("127.", "::1"))))
