@@ -68,6 +68,14 @@ class Kubernetes:
             kinds.append("Pod")
         self.kinds = tuple(kinds)
 
+    def service_source(self) -> Store:
+        """The store, for plugins that answer from the same Services (*k8s_external*).
+
+        They find this handler by name in their block and use only its reading methods
+        (``service``, ``slices``, ``services_by_ip``, ``tables``, ``serial``, ``on_change``).
+        """
+        return self.store
+
     def ready(self) -> bool:
         """Every watched resource has been listed once."""
         return self.store.has_synced(self.kinds)

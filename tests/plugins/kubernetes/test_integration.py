@@ -36,7 +36,7 @@ def populate(api: FakeAPI) -> None:
     api.add("Service", make_service("kube-system", "kube-dns", cluster_ip="10.96.0.10"))
     api.add(
         "EndpointSlice",
-        make_slice("demo", "web", endpoints=[endpoint("10.244.1.1", pod="web-abc")]),
+        make_slice("demo", "web", "web-1", endpoints=[endpoint("10.244.1.1", pod="web-abc")]),
     )
     api.add(
         "EndpointSlice",
@@ -66,7 +66,7 @@ def corefile(api: FakeAPI, *options: str) -> str:
     return (
         ". {\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n"
         f"        endpoint {api.url}\n{extra}    }}\n"
-        "    ready\n}\ntarget.example {\n    stub tag 9\n}\n"
+        "    ready\n    stub tag 9\n}\ntarget.example {\n    stub tag 9\n}\n"
     )
 
 
@@ -231,3 +231,85 @@ async def test_before_the_first_sync_misses_are_servfail_and_not_ready() -> None
                 async with http.get(f"http://127.0.0.1:{port}/ready") as resp:
                     assert resp.status == 200
             assert await rcode(srv, "nope.demo.svc.cluster.local") == dns.rcode.NXDOMAIN
+
+
+OPTION_CASES = [
+    # (id, options, qname, qtype, rcode, answer records; None = don't compare)
+    ("fallthrough-reverse", ["fallthrough in-addr.arpa ip6.arpa"],
+     "9.9.9.10.in-addr.arpa", "PTR", "NOERROR", ["9.9.9.10.in-addr.arpa. A 10.0.0.9"]),
+    ("fallthrough-not-forward", ["fallthrough in-addr.arpa ip6.arpa"],
+     "nope.demo.svc.cluster.local", "A", "NXDOMAIN", []),
+    ("fallthrough-all", ["fallthrough"],
+     "nope.demo.svc.cluster.local", "A", "NOERROR", ["nope.demo.svc.cluster.local. A 10.0.0.9"]),
+    ("namespaces-hidden", ["namespaces default"], "web.demo.svc.cluster.local", "A",
+     "NXDOMAIN", []),
+    ("namespaces-shown", ["namespaces demo"], "web.demo.svc.cluster.local", "A", "NOERROR",
+     ["web.demo.svc.cluster.local. A 10.96.0.20"]),
+    ("namespace-labels", ["namespace_labels team=web"], "web.demo.svc.cluster.local", "A",
+     "NOERROR", ["web.demo.svc.cluster.local. A 10.96.0.20"]),
+    ("namespace-labels-hidden", ["namespace_labels team=db"], "web.demo.svc.cluster.local", "A",
+     "NXDOMAIN", []),
+    ("labels-selects", ["labels tier=front"], "web.demo.svc.cluster.local", "A", "NOERROR",
+     ["web.demo.svc.cluster.local. A 10.96.0.20"]),
+    ("labels-filters", ["labels tier=front"], "empty.demo.svc.cluster.local", "A", "NXDOMAIN", []),
+    ("pods-insecure", ["pods insecure"], "10-1-2-3.demo.pod.cluster.local", "A", "NOERROR",
+     ["10-1-2-3.demo.pod.cluster.local. A 10.1.2.3"]),
+    ("pods-insecure-no-namespace", ["pods insecure"], "10-1-2-3.nope.pod.cluster.local", "A",
+     "NXDOMAIN", []),
+    ("pods-verified", ["pods verified"], "10-244-1-1.demo.pod.cluster.local", "A", "NOERROR",
+     ["10-244-1-1.demo.pod.cluster.local. A 10.244.1.1"]),
+    ("pods-verified-unknown", ["pods verified"], "10-1-2-3.demo.pod.cluster.local", "A",
+     "NXDOMAIN", []),
+    ("endpoint-pod-names", ["endpoint_pod_names"], "web-abc.web.demo.svc.cluster.local", "A",
+     "NOERROR", ["web-abc.web.demo.svc.cluster.local. A 10.244.1.1"]),
+    ("noendpoints", ["noendpoints"], "db.demo.svc.cluster.local", "A", "NXDOMAIN", []),
+    ("ignore-empty-service", ["ignore empty_service"], "empty.demo.svc.cluster.local", "A",
+     "NXDOMAIN", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("options", "qname", "qtype", "rcode", "answer"),
+    [c[1:] for c in OPTION_CASES],
+    ids=[c[0] for c in OPTION_CASES],
+)
+async def test_options_through_the_real_api(
+    api: FakeAPI, options: list[str], qname: str, qtype: str, rcode: str, answer: list[str]
+) -> None:
+    api.update("Namespace", make_namespace("demo", {"team": "web"}))
+    api.update(
+        "Service",
+        make_service(
+            "demo", "web", cluster_ips=["10.96.0.20", "fd00::20"], labels={"tier": "front"}
+        ),
+    )
+    api.update(
+        "EndpointSlice",
+        make_slice(
+            "demo",
+            "web",
+            name="web-1",
+            endpoints=[endpoint("10.244.1.1", pod="web-abc")],
+            labels={"tier": "front"},
+        ),
+    )
+    ttl_line = ["ttl 17"]
+    async with k8s_server(api, *options, *ttl_line) as srv:
+        reply = await srv.query(qname, qtype)
+    assert dns.rcode.to_text(reply.rcode()) == rcode
+    assert rrs(reply) == sorted(answer)
+    for rrset in reply.answer:
+        if "10.0.0.9" not in rrset.to_text():  # the stub below the plugin has its own TTL
+            assert rrset.ttl == 17
+
+
+async def test_labels_selector_is_sent_to_the_api(api: FakeAPI) -> None:
+    async with k8s_server(api, "labels tier=front"):
+        pass
+    sent = {(r.kind, r.params.get("labelSelector")) for r in api.requests if r.kind in KINDS_SENT}
+    assert ("Service", "tier=front") in sent
+    assert ("EndpointSlice", "tier=front") in sent
+    assert ("Namespace", None) in sent
+
+
+KINDS_SENT = ("Service", "EndpointSlice", "Namespace")
