@@ -34,6 +34,7 @@ import itertools
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -144,8 +145,14 @@ class FakeAPI:
     """See the module docstring. ``watch_timeout``: the server's own limit on a watch."""
 
     def __init__(
-        self, *, bookmark_interval: float | None = None, watch_timeout: float = 1800.0
+        self,
+        *,
+        bookmark_interval: float | None = None,
+        watch_timeout: float = 1800.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        #: Serve HTTPS with this context (client certificates are checked if it says so).
+        self.ssl_context = ssl_context
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.requests: list[Request] = []
@@ -169,7 +176,8 @@ class FakeAPI:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def host(self) -> str:
@@ -212,7 +220,7 @@ class FakeAPI:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=self.ssl_context).start()
         self._runner = runner
 
     async def _stop(self) -> None:
