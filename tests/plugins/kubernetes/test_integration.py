@@ -313,3 +313,29 @@ async def test_labels_selector_is_sent_to_the_api(api: FakeAPI) -> None:
 
 
 KINDS_SENT = ("Service", "EndpointSlice", "Namespace")
+
+
+async def test_programming_latency_is_measured_from_the_trigger_time(api: FakeAPI) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from prometheus_client import REGISTRY
+
+    def count(kind: str) -> float:
+        labels = {"service_kind": kind}
+        name = "coredns_kubernetes_dns_programming_duration_seconds_count"
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    async with k8s_server(api) as srv:
+        before = {k: count(k) for k in ("cluster_ip", "headless_without_selector")}
+        when = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for service, ip in (("web", "10.244.1.7"), ("db", "10.244.2.7")):
+            piece = make_slice("demo", service, f"{service}-late", endpoints=[endpoint(ip)])
+            piece["metadata"]["annotations"] = {
+                "endpoints.kubernetes.io/last-change-trigger-time": when
+            }
+            api.add("EndpointSlice", piece)
+        await wait_for(
+            lambda: count("headless_without_selector") > before["headless_without_selector"]
+        )
+        await wait_for(lambda: count("cluster_ip") > before["cluster_ip"])
+        assert await rcode(srv, "db.demo.svc.cluster.local") == dns.rcode.NOERROR
