@@ -20,5 +20,5 @@ COREDNS_ORDER: tuple[str, ...] = (
 
 ORDER: tuple[str, ...] = (
     "root", "timeouts", "bufsize", "bind", "debug", "ready", "health", "prometheus",
-    "errors", "log", "any", "kubernetes", "whoami",
+    "errors", "log", "any", "k8s_external", "kubernetes", "whoami",
 )  # fmt: skip

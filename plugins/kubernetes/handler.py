@@ -76,6 +76,11 @@ class Kubernetes:
         """
         return self.store
 
+    def record_options(self) -> records.Options:
+        """The settings that decide what is exposed (namespaces, namespace_labels,
+        endpoint_pod_names, dns_ips), for plugins that must agree with them (*k8s_external*)."""
+        return self.ropts
+
     def ready(self) -> bool:
         """Every watched resource has been listed once."""
         return self.store.has_synced(self.kinds)
