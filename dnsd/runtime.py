@@ -10,6 +10,8 @@ addresses both configs use are kept, so no query is lost or refused.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import Callable, Sequence
 
 from dnsd import log as dlog
@@ -116,6 +118,16 @@ class Runtime:
         for listener in self.listeners.values():
             out.extend(listener.dispatcher.tasks)
         return out
+
+    def fatal(self, message: str) -> None:
+        """Log ``[FATAL] message`` and end the process with status 1 (CoreDNS's log.Fatal).
+
+        Tests replace this method to observe the call instead of exiting.
+        """
+        log.critical("%s", message)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(1)
 
     def port(self, addr: ListenAddr) -> int:
         """The bound port of a listener."""

@@ -21,6 +21,7 @@ from dnsd.instance import Block, ListenAddr, TcpLimits
 from dnsd.log import core as log
 from dnsd.reply import Reply
 from dnsd.request import Request
+from dnsd.scrub import scrub_wire
 from dnsd.wire import (
     REFUSED,
     SERVFAIL,
@@ -187,9 +188,11 @@ class Dispatcher:
     def encode(self, req: Request, reply: Reply) -> bytes:
         """The reply's bytes for this client: ID, EDNS and size fixed up."""
         raw = reply.wire
-        if raw is not None and not req.edns and len(raw) <= req.max_size and raw[10:12] == b"\0\0":
-            return req.wire[:2] + raw[2:]
-        msg = reply.msg
+        if raw is not None:
+            wire = scrub_wire(raw, req, req.max_size)
+            if wire is not None:
+                return wire
+        msg = reply.msg  # too large for the client (truncation) or unreadable: the full path
         msg.header.id = req.id
         return encode_reply(msg, req, req.max_size)
 

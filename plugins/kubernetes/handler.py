@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 
 from prometheus_client import Histogram
 
@@ -75,6 +76,17 @@ class Kubernetes:
         (``service``, ``slices``, ``services_by_ip``, ``tables``, ``serial``, ``on_change``).
         """
         return self.store
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """The zones this plugin is authoritative for."""
+        return self.opts.zones
+
+    def on_data_changed(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` whenever the cluster's data change (the cache drops its answers
+        in :attr:`zones` then, so a new Service is never hidden behind a cached NXDOMAIN).
+        Returns a function that stops the calls."""
+        return self.store.on_change(lambda kind, old, new: callback())
 
     def record_options(self) -> records.Options:
         """The settings that decide what is exposed (namespaces, namespace_labels,

@@ -339,3 +339,18 @@ async def test_programming_latency_is_measured_from_the_trigger_time(api: FakeAP
         )
         await wait_for(lambda: count("cluster_ip") > before["cluster_ip"])
         assert await rcode(srv, "db.demo.svc.cluster.local") == dns.rcode.NOERROR
+
+
+async def test_data_changed_signal_fires_on_changes(api: FakeAPI) -> None:
+    async with k8s_server(api) as srv:
+        (handler,) = [h for h in srv.instance.blocks[0].handlers if h.name == "kubernetes"]
+        assert handler.zones == ("cluster.local.", "in-addr.arpa.", "ip6.arpa.")
+        calls: list[int] = []
+        stop = handler.on_data_changed(lambda: calls.append(1))
+        api.add("Service", make_service("demo", "signal", cluster_ip="10.96.0.77"))
+        await wait_for(lambda: calls)
+        stop()
+        calls.clear()
+        api.delete("Service", "demo", "signal")
+        await poll(lambda: rcode(srv, "signal.demo.svc.cluster.local"), dns.rcode.NXDOMAIN)
+        assert calls == []
