@@ -66,6 +66,8 @@ class Listener:
         self.dispatcher = dispatcher
         self.connections = 0
         self.rejected = 0
+        #: Open TCP connections, closed with the listener.
+        self.clients: set[TCPProtocol] = set()
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
 
@@ -89,11 +91,13 @@ class Listener:
         return int(self._udp.get_extra_info("sockname")[1])
 
     async def close(self) -> None:
-        """Stop listening; queries in flight still finish."""
+        """Stop listening and close the open TCP connections (their buffered answers are sent)."""
         if self._udp is not None:
             self._udp.close()
         if self._tcp is not None:
             self._tcp.close()
+        for client in list(self.clients):
+            client.close()
 
 
 class UDPProtocol(asyncio.DatagramProtocol):
@@ -148,6 +152,7 @@ class TCPProtocol(asyncio.Protocol):
             self.transport.abort()
             return
         self.listener.connections += 1
+        self.listener.clients.add(self)
         self.counted = True
         peer = self.transport.get_extra_info("peername") or ("", 0)
         self.peer = (str(peer[0]), int(peer[1]))
@@ -157,6 +162,7 @@ class TCPProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.counted:
             self.listener.connections -= 1
+            self.listener.clients.discard(self)
             self.counted = False
         self._cancel()
         if self.write_timer is not None:
@@ -242,6 +248,11 @@ class TCPProtocol(asyncio.Protocol):
     def _close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    def close(self) -> None:
+        """Close the connection (the listener is going away)."""
+        self.finishing = True
+        self._close()
 
     # -- writing ---------------------------------------------------------------------------
     def pause_writing(self) -> None:

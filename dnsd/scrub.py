@@ -42,6 +42,14 @@ def scrub_wire(raw: bytes, query: Query, max_size: int) -> bytes | None:
         return None
     counts: tuple[int, int, int, int] = _COUNTS.unpack_from(raw, 4)
     qd, an, ns, ar = counts
+    if ar == 0:  # no additional records, so no OPT to find: skip the walk
+        opt = opt_record(max(_MIN_MSG, query.udp_size), 0, query.do) if query.edns else b""
+        if len(raw) + len(opt) > max_size:
+            return None
+        qid: bytes = query.wire[:2]
+        if not opt:
+            return qid + raw[2:]
+        return qid + raw[2:10] + b"\x00\x01" + raw[12:] + opt
     try:
         off = 12
         for _ in range(qd):
@@ -71,5 +79,5 @@ def scrub_wire(raw: bytes, query: Query, max_size: int) -> bytes | None:
         ar += 1
     if len(body) + len(opt) > max_size:
         return None
-    qid: bytes = query.wire[:2]
-    return qid + body[2:10] + ar.to_bytes(2, "big") + body[12:] + opt
+    head: bytes = query.wire[:2]
+    return head + body[2:10] + ar.to_bytes(2, "big") + body[12:] + opt

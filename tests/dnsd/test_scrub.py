@@ -71,3 +71,15 @@ def test_too_large_goes_to_the_full_path() -> None:
 def test_truncated_input_is_refused(cut: int) -> None:
     raw = upstream_reply()
     assert scrub_wire(raw[:cut], query(), 65535) is None
+
+
+@pytest.mark.parametrize("edns", [-1, 0])
+def test_reply_without_additional_records(edns: int) -> None:
+    q = query(edns=edns)
+    out = scrub_wire(upstream_reply(extra=False), q, 65535)
+    assert out is not None
+    msg = dns.message.from_wire(out)
+    assert msg.id == dns.message.from_wire(q.wire).id
+    assert (msg.edns >= 0) is (edns >= 0)
+    assert not msg.additional and len(msg.answer[0]) == 2
+    assert scrub_wire(upstream_reply(records=60, extra=False), q, 512) is None

@@ -295,3 +295,16 @@ async def test_tcp_inflight_cap_holds_with_one_big_write() -> None:
                 writer.close()
     assert len(replies) == 300
     assert SLOW[1] == 100  # TcpLimits.max_inflight: reached, never exceeded
+
+
+async def test_stopping_closes_open_tcp_connections() -> None:
+    async with serve_corefile(".:53 {\n    whoami\n}\n") as srv:
+        reader, writer = await asyncio.open_connection(srv.host, srv.port)
+        wire = dns.message.make_query("open.example", "A").to_wire()
+        writer.write(_tcp_frames([wire]))
+        await writer.drain()
+        await _read_frames(reader, 1)
+    try:
+        assert await asyncio.wait_for(reader.read(), 2) == b""  # closed by the server
+    finally:
+        writer.close()
