@@ -7,16 +7,16 @@ and is SERVFAIL (with the SOA) while the *kubernetes* plugin has not synced, as 
 
 from __future__ import annotations
 
+from dnsd import authoritative
 from dnsd.plugin import Next
 from dnsd.plugins.k8s_external.records import resolve
 from dnsd.plugins.k8s_external.setup import NAME, K8sExternalOptions
 from dnsd.plugins.k8s_external.source import Cluster
 from dnsd.reply import Reply
 from dnsd.request import Request
-from dnsd.upstream import lookup
 
 IN = 1
-SERVFAIL, NXDOMAIN, REFUSED = 2, 3, 5
+REFUSED = 5
 AXFR, IXFR = 252, 251
 
 
@@ -48,26 +48,11 @@ class K8sExternal:
             return await next(req)
         if req.qtype in (AXFR, IXFR):
             return Reply(req.reply(rcode=REFUSED))  # zone transfers are the transfer plugin's
-        rcode = answer.rcode
-        if rcode == NXDOMAIN:
-            if self.opts.fallthrough.through(req.name_lower):
-                return await next(req)
-            if not cluster.ready():
-                rcode = SERVFAIL
-        msg = req.reply(rcode=rcode, aa=True)
-        for rr in answer.answer:
-            msg.add_answer(rr)
-        for rr in answer.authority:
-            msg.add_auth(rr)
-        for rr in answer.extra:
-            msg.add_ar(rr)
-        for name, qtype, into_extra in answer.lookups:
-            found = await lookup(req, name, qtype)
-            if found is None:
-                continue
-            for rr in found.rr:
-                if into_extra:
-                    msg.add_ar(rr)
-                else:
-                    msg.add_answer(rr)
-        return Reply(msg)
+        return await authoritative.reply(
+            req,
+            next,
+            answer,
+            fallthrough=self.opts.fallthrough,
+            synced=cluster.ready,
+            lookups=answer.lookups,
+        )

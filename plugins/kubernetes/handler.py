@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from prometheus_client import Histogram
 
+from dnsd import authoritative
 from dnsd.controller import Controller
 from dnsd.log import plugin_logger
 from dnsd.plugin import Next
@@ -35,11 +36,10 @@ from dnsd.plugins.kubernetes.source import FileSource
 from dnsd.plugins.kubernetes.store import Listener, Store
 from dnsd.reply import Reply
 from dnsd.request import Request
-from dnsd.upstream import lookup
 
 log = plugin_logger(NAME)
 
-SERVFAIL, NXDOMAIN, REFUSED = 2, 3, 5
+REFUSED = 5
 AXFR, IXFR = 252, 251
 
 programming_duration = Histogram(
@@ -105,25 +105,10 @@ class Kubernetes:
             return await next(req)
         if req.qtype in (AXFR, IXFR):
             return Reply(req.reply(rcode=REFUSED))  # zone transfers are the transfer plugin's
-        rcode = answer.rcode
-        if rcode == NXDOMAIN:
-            if self.opts.fallthrough.through(req.name_lower):
-                return await next(req)
-            if not self.ready():
-                rcode = SERVFAIL
-        msg = req.reply(rcode=rcode, aa=True)
-        for rr in answer.answer:
-            msg.add_answer(rr)
-        if answer.cname_target:
-            target = await lookup(req, answer.cname_target, req.qtype)
-            if target is not None:
-                for rr in target.rr:
-                    msg.add_answer(rr)
-        for rr in answer.authority:
-            msg.add_auth(rr)
-        for rr in answer.extra:
-            msg.add_ar(rr)
-        return Reply(msg)
+        lookups = [(answer.cname_target, req.qtype, False)] if answer.cname_target else []
+        return await authoritative.reply(
+            req, next, answer, fallthrough=self.opts.fallthrough, synced=self.ready, lookups=lookups
+        )
 
 
 def register(c: Controller, opts: KubernetesOptions) -> None:

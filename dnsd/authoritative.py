@@ -1,0 +1,76 @@
+"""Turning an authoritative plugin's answer into a reply, as CoreDNS's backends do.
+
+Plugins that own zones (kubernetes, k8s_external, and later hosts and file)
+compute an answer, then all decide the same way: a name error falls through
+when ``fallthrough`` covers the name, becomes SERVFAIL while the plugin's data
+are not synced yet (so nobody caches an NXDOMAIN for a name that exists), and
+otherwise is sent authoritatively with the SOA in the authority section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from dnslib import RR
+
+from dnsd.fall import Fallthrough
+from dnsd.plugin import Next
+from dnsd.reply import Reply
+from dnsd.request import Request
+from dnsd.upstream import lookup
+
+NOERROR, SERVFAIL, NXDOMAIN = 0, 2, 3
+
+
+class Answer(Protocol):
+    """What a zone plugin computed for one question."""
+
+    @property
+    def rcode(self) -> int: ...
+    @property
+    def answer(self) -> Sequence[RR]: ...
+    @property
+    def authority(self) -> Sequence[RR]: ...
+    @property
+    def extra(self) -> Sequence[RR]: ...
+
+
+async def reply(
+    req: Request,
+    next: Next,
+    answer: Answer,
+    *,
+    fallthrough: Fallthrough,
+    synced: Callable[[], bool],
+    lookups: Sequence[tuple[str, int, bool]] = (),
+) -> Reply | None:
+    """The reply for ``answer``, or the next plugin's when the name falls through.
+
+    ``lookups`` are names to resolve through the server's own chain, as
+    ``(name, qtype, into_additional)``: their answer records are appended to
+    the answer section (a CNAME target) or to the additional section.
+    """
+    rcode = answer.rcode
+    if rcode == NXDOMAIN:
+        if fallthrough.through(req.name_lower):
+            return await next(req)
+        if not synced():
+            rcode = SERVFAIL
+    msg = req.reply(rcode=rcode, aa=True)
+    for rr in answer.answer:
+        msg.add_answer(rr)
+    for name, qtype, into_extra in lookups:
+        found = await lookup(req, name, qtype)
+        if found is None:
+            continue
+        for rr in found.rr:
+            if into_extra:
+                msg.add_ar(rr)
+            else:
+                msg.add_answer(rr)
+    for rr in answer.authority:
+        msg.add_auth(rr)
+    for rr in answer.extra:
+        msg.add_ar(rr)
+    return Reply(msg)
