@@ -90,7 +90,11 @@ class Dispatcher:
                 if qtype != TYPE_DS:
                     return zone, block
                 ds = (zone, block)
-            off = next_label(name, off)
+            if "\\" in name:
+                off = next_label(name, off)  # escaped dots: walk label by label
+            else:
+                dot = name.find(".", off)
+                off = dot + 1 if 0 <= dot < len(name) - 1 else -1
         if ds is not None:
             return ds
         block = zones.get(".")

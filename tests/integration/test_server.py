@@ -308,3 +308,27 @@ async def test_stopping_closes_open_tcp_connections() -> None:
         assert await asyncio.wait_for(reader.read(), 2) == b""  # closed by the server
     finally:
         writer.close()
+
+
+async def test_udp_receive_buffer_is_grown() -> None:
+    async with serve_corefile(".:53 {\n    whoami\n}\n") as srv:
+        (listener,) = srv.runtime.listeners.values()
+        sock = listener._udp.get_extra_info("socket")  # type: ignore[union-attr]
+        size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    # Linux reports twice what was set; without privileges the request is capped at rmem_max.
+    # The default (rmem_default, reported as is) is below this in both cases.
+    with open("/proc/sys/net/core/rmem_max") as f:
+        rmem_max = int(f.read())
+    assert size >= 2 * min(rmem_max, 4 << 20)
+
+
+@pytest.mark.parametrize(
+    ("qname", "want"),
+    [("a.b.example.org", "10.0.0.1"), ("example.org", "10.0.0.1"),
+     ("a\\.b.example.org", "10.0.0.1"), ("x.org", "10.0.0.9"), ("a\\.example\\.org", "10.0.0.9")],
+)  # fmt: skip
+async def test_routing_with_escaped_dots(qname: str, want: str) -> None:
+    with stub_plugin():
+        text = "example.org {\n    stub tag 1\n}\n. {\n    stub tag 9\n}\n"
+        async with serve_corefile(text) as srv:
+            assert a_records(await srv.query(qname)) == [want]
