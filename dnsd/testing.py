@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from dnsd import corefile
 from dnsd.controller import Controller
+from dnsd.errors import CorefileError
 from dnsd.instance import Block, Instance, ListenAddr, load
 from dnsd.plugin import REGISTRY, Registry
 from dnsd.runtime import Runtime, StartError
@@ -161,3 +162,23 @@ def parsed_options(text: str, name: str, parse: Callable[[Controller], OptionsT]
     registry.add(module)
     load(text, "Corefile", dns_port="1053", registry=registry)
     return got
+
+
+def check_parse(
+    text: str,
+    name: str,
+    parse: Callable[[Controller], OptionsT],
+    *,
+    want: OptionsT | None = None,
+    error: str | None = None,
+) -> None:
+    """Assert that ``parse`` gives ``want`` for the one block of ``text`` having ``name``,
+    or fails with exactly the positioned message ``error``."""
+    if error is not None:
+        try:
+            parsed_options(text, name, parse)
+        except CorefileError as exc:
+            assert str(exc) == error, f"{exc} != {error}"
+            return
+        raise AssertionError(f"no error; wanted {error}")
+    assert parsed_options(text, name, parse) == [want]

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from dnsd.errors import CorefileError
 from dnsd.instance import load
 from dnsd.plugins.health.health import Health
 from dnsd.plugins.health.setup import NAME, HealthOptions, parse
-from dnsd.testing import parsed_options
+from dnsd.testing import check_parse
 
 
 @dataclass(frozen=True)
@@ -18,11 +17,6 @@ class SetupCase:
     corefile: str
     want: HealthOptions | None = None
     error: str | None = None
-
-
-def parsed(corefile: str) -> list[HealthOptions]:
-    """What ``parse`` returns for each block that has *health*."""
-    return parsed_options(corefile, NAME, parse)
 
 
 CASES = {
@@ -85,12 +79,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_parse(case: SetupCase) -> None:
-    if case.error is not None:
-        with pytest.raises(CorefileError) as info:
-            parsed(case.corefile)
-        assert str(info.value) == case.error
-    else:
-        assert parsed(case.corefile) == [case.want]
+    check_parse(case.corefile, NAME, parse, want=case.want, error=case.error)
 
 
 @dataclass(frozen=True)

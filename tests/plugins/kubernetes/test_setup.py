@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dnsd.errors import CorefileError
 from dnsd.fall import Fallthrough
 from dnsd.plugins.kubernetes.setup import NAME, KubernetesOptions, parse
-from dnsd.testing import parsed_options
+from dnsd.testing import check_parse
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = str(ROOT / "examples")
@@ -204,13 +203,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_parse(case: SetupCase) -> None:
-    if case.error is not None:
-        with pytest.raises(CorefileError) as exc:
-            parsed_options(case.corefile, NAME, parse)
-        assert str(exc.value) == case.error
-        return
-    (got,) = parsed_options(case.corefile, NAME, parse)
-    assert got == case.want
+    check_parse(case.corefile, NAME, parse, want=case.want, error=case.error)
 
 
 def test_primary_zone_is_the_first_forward_zone() -> None:

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from dnsd.errors import CorefileError
 from dnsd.instance import load
 from dnsd.plugins.prometheus.handler import Prometheus
 from dnsd.plugins.prometheus.scrape import scrape
 from dnsd.plugins.prometheus.setup import NAME, PrometheusOptions, parse
-from dnsd.testing import parsed_options
+from dnsd.testing import check_parse
 
 
 @dataclass(frozen=True)
@@ -19,11 +18,6 @@ class SetupCase:
     corefile: str
     want: PrometheusOptions | None = None
     error: str | None = None
-
-
-def parsed(corefile: str) -> list[PrometheusOptions]:
-    """What ``parse`` returns for each block that has *prometheus*."""
-    return parsed_options(corefile, NAME, parse)
 
 
 CASES = {
@@ -62,12 +56,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_parse(case: SetupCase) -> None:
-    if case.error is not None:
-        with pytest.raises(CorefileError) as info:
-            parsed(case.corefile)
-        assert str(info.value) == case.error
-    else:
-        assert parsed(case.corefile) == [case.want]
+    check_parse(case.corefile, NAME, parse, want=case.want, error=case.error)
 
 
 def test_blocks_share_the_endpoint_and_each_get_a_handler() -> None:
