@@ -13,13 +13,14 @@ import os
 import platform
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dnsd import COREDNS_VERSION, __version__, revision
 from dnsd import log as dlog
+from dnsd.config import ConfigSource
 from dnsd.errors import CorefileError
-from dnsd.instance import DEFAULT_COREFILE, Instance, load
+from dnsd.instance import DEFAULT_COREFILE, Instance
 from dnsd.log import core as log
 from dnsd.plugin import REGISTRY
 from dnsd.runtime import Runtime, StartError
@@ -125,6 +126,14 @@ def read_corefile(opts: Options) -> tuple[str, str]:
         raise CorefileError(f"{path}: not UTF-8 text: {exc.reason}") from None
 
 
+def _reader(opts: Options) -> Callable[[], tuple[str, str]]:
+    """Reads the Corefile again on every call; standard input is read once and kept."""
+    if opts.conf != "stdin":
+        return lambda: read_corefile(opts)
+    first = read_corefile(opts)
+    return lambda: first
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dnsd`` and ``python -m dnsd``."""
     try:
@@ -144,15 +153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     dlog.setup()
     try:
-        text, filename = read_corefile(opts)
-        instance = load(text, filename, dns_port=opts.port)
+        source = ConfigSource(_reader(opts), {"dns_port": opts.port})
+        text, filename = source.read()
+        instance = source.load(text, filename)
     except CorefileError as exc:
         print(exc, file=sys.stderr)
         return 1
     if opts.check:
         print(f"{filename}: OK")
         return 0
-    return run(opts, instance, text, filename)
+    return run(opts, instance, source)
 
 
 def plugins_text() -> str:
@@ -163,20 +173,21 @@ def plugins_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(opts: Options, instance: Instance, text: str, filename: str) -> int:
+def run(opts: Options, instance: Instance, source: ConfigSource) -> int:
     """Serve until SIGTERM/SIGINT."""
     if not opts.asyncio and not os.environ.get("DNSD_ASYNCIO"):
         try:
             import uvloop
 
-            return uvloop.run(_serve(opts, instance, filename))
+            return uvloop.run(_serve(opts, instance, source))
         except ImportError:
             log.warning("uvloop is not installed; using stock asyncio (slower)")
-    return asyncio.run(_serve(opts, instance, filename))
+    return asyncio.run(_serve(opts, instance, source))
 
 
-async def _serve(opts: Options, instance: Instance, filename: str) -> int:
+async def _serve(opts: Options, instance: Instance, source: ConfigSource) -> int:
     runtime = Runtime()
+    runtime.source = source
     try:
         await runtime.start(instance)
     except StartError as exc:
@@ -192,13 +203,14 @@ async def _serve(opts: Options, instance: Instance, filename: str) -> int:
     loop = asyncio.get_running_loop()
     interrupts = 0
 
-    def reload_config() -> Instance:
-        text, name = read_corefile(opts)
-        return load(text, name, dns_port=opts.port)
+    async def reload() -> None:
+        error = await runtime.reload(source.read_and_load)
+        if error is not None:
+            log.error("Restart failed: %s", error)
 
     def on_usr1() -> None:
         log.info("SIGUSR1: Reloading")
-        loop.create_task(runtime.reload(reload_config))
+        loop.create_task(reload())
 
     def on_term() -> None:
         log.info("SIGTERM: Shutting down servers then terminating")

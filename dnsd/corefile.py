@@ -24,7 +24,7 @@ from dnsd.corefile_lexer import Token, decode, is_close, is_open, same_line
 from dnsd.corefile_parser import Parser, ServerBlock
 from dnsd.errors import CorefileError
 
-__all__ = ["Dispenser", "ServerBlock", "Token", "digest", "load", "parse"]
+__all__ = ["Dispenser", "ServerBlock", "Token", "digest", "files_read", "load", "parse"]
 
 
 def parse(
@@ -107,6 +107,15 @@ def digest(blocks: list[ServerBlock]) -> str:
     ]
     text = json.dumps(doc, separators=(",", ":"))
     return hashlib.sha512(text.encode()).hexdigest()
+
+
+def files_read(blocks: list[ServerBlock], filename: str) -> frozenset[str]:
+    """The absolute paths of the Corefile and of every imported file that gave tokens."""
+    names = {filename}
+    for block in blocks:
+        names.update(tok.file for tok in block.keys)
+        names.update(tok.file for toks in block.directives.values() for tok in toks)
+    return frozenset(os.path.abspath(n) for n in names if n != "stdin")
 
 
 def _lines(tokens: Sequence[Token]) -> list[list[str | list[str]]]:

@@ -96,6 +96,8 @@ class Instance:
 
     filename: str
     digest: str = ""
+    #: The Corefile and the imported files it was read from (absolute paths).
+    files: frozenset[str] = frozenset()
     blocks: list[Block] = field(default_factory=list)
     routes: dict[ListenAddr, dict[str, Block]] = field(default_factory=dict)
     startup: list[Hook] = field(default_factory=list)
@@ -143,7 +145,11 @@ def load(
         coredns_directives=registry.coredns_only(),
         base_dir=base_dir,
     )
-    instance = Instance(filename=filename, digest=corefile.digest(blocks))
+    instance = Instance(
+        filename=filename,
+        digest=corefile.digest(blocks),
+        files=corefile.files_read(blocks, filename),
+    )
     for sb in blocks:
         block = _new_block(sb, dns_port, force_port)
         instance.blocks.append(block)

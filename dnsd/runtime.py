@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from dnsd import log as dlog
 from dnsd import metrics
@@ -22,6 +23,9 @@ from dnsd.instance import Instance, ListenAddr
 from dnsd.listener import Listener
 from dnsd.log import core as log
 from dnsd.server import Dispatcher
+
+if TYPE_CHECKING:
+    from dnsd.config import ConfigSource
 
 
 class StartError(Exception):
@@ -35,6 +39,8 @@ class Runtime:
         self.listeners: dict[ListenAddr, Listener] = {}
         self.http = HttpManager()
         self.instance: Instance | None = None
+        #: Where the config comes from, for *reload* (None: it cannot be read again).
+        self.source: ConfigSource | None = None
         self.stopping = False
         self._lock = asyncio.Lock()
 
@@ -81,20 +87,24 @@ class Runtime:
     def _dispatcher(self, addr: ListenAddr, instance: Instance) -> Dispatcher:
         return Dispatcher(addr, instance.routes[addr], stacktrace=instance.debug)
 
-    async def reload(self, load: Callable[[], Instance]) -> bool:
-        """Load and start a new config; on any failure log it and keep the old one."""
+    async def reload(self, load: Callable[[], Instance]) -> str | None:
+        """Load and start a new config: ``None`` when it serves, else why it failed.
+
+        On any failure the old config keeps serving, untouched; the caller logs the
+        reason in its own words (SIGUSR1: ``Restart failed``, *reload*: ``Corefile
+        changed but reload failed``).
+        """
         async with self._lock:
             if self.stopping:
-                return False
+                return "shutting down"
             log.info("Reloading")
             try:
                 instance = load()
                 await self._start(instance)
             except Exception as exc:
-                log.error("Restart failed: %s", exc)
-                return False
+                return _describe(exc)
             log.info("Reloading complete")
-            return True
+            return None
 
     async def stop(self) -> None:
         """Final shutdown: hooks (ready reports 'Shutting down', health's lameduck), then close."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dnsd import corefile
+from dnsd.config import ConfigSource
 from dnsd.controller import Controller
 from dnsd.errors import CorefileError
 from dnsd.instance import Block, Instance, ListenAddr, load
@@ -79,10 +80,10 @@ class TestServer:
 
     async def reload(self, text: str) -> bool:
         """Reload with a new Corefile text through the same path as SIGUSR1."""
-        return await self.runtime.reload(lambda: self._load(text))
+        return await self.runtime.reload(lambda: self._load(text)) is None
 
     def _load(self, text: str) -> Instance:
-        return load(text, "Corefile", **self.load_options)
+        return load(text, self.instance.filename, **self.load_options)
 
 
 @asynccontextmanager
@@ -94,8 +95,13 @@ async def serve_corefile(
     base_dir: str | None = None,
     http_any_port: bool = True,
     force_port: bool = True,
+    conf: str | None = None,
 ) -> AsyncIterator[TestServer]:
     """Start ``text`` on ``host`` and one ephemeral port; stop it afterwards.
+
+    With ``conf``, the server is started from that Corefile on disk instead (pass
+    ``text=""``), as ``dnsd -conf PATH`` is: *reload* and :meth:`ConfigSource.read`
+    read it again from there.
 
     With ``http_any_port`` (the default) every HTTP listener (health, ready,
     metrics) binds ``host:0`` instead of its configured address; find it with
@@ -113,8 +119,10 @@ async def serve_corefile(
             "base_dir": base_dir,
             "force_port": force_port,
         }
-        instance = load(text, "Corefile", **options)
+        source = ConfigSource(_reader(text, conf), options)
+        instance = source.read_and_load()
         runtime = Runtime()
+        runtime.source = source
         runtime.http.remap = (lambda addr: f"{host}:0") if http_any_port else None
         try:
             await runtime.start(instance)
@@ -129,6 +137,17 @@ async def serve_corefile(
             await runtime.stop()
         return
     raise OSError(f"could not bind a test server: {last}")
+
+
+def _reader(text: str, conf: str | None) -> Callable[[], tuple[str, str]]:
+    if conf is None:
+        return lambda: (text, "Corefile")
+
+    def read() -> tuple[str, str]:
+        with open(conf, encoding="utf-8-sig") as f:
+            return f.read(), conf
+
+    return read
 
 
 async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> None:
