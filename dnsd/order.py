@@ -19,7 +19,7 @@ COREDNS_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 
 ORDER: tuple[str, ...] = (
-    "root", "timeouts", "bufsize", "bind", "debug", "ready", "health", "prometheus",
+    "root", "timeouts", "reload", "bufsize", "bind", "debug", "ready", "health", "prometheus",
     "errors", "log", "any", "loadbalance", "cache", "k8s_external", "kubernetes", "loop",
     "forward", "whoami",
 )  # fmt: skip
