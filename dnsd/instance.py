@@ -17,6 +17,7 @@ from dnsd.address import ZoneAddr, parse_key
 from dnsd.controller import Controller, Hook, HttpHandler
 from dnsd.corefile import ServerBlock, Token
 from dnsd.errors import CorefileError
+from dnsd.fastpath import memo_plugins
 from dnsd.plugin import REGISTRY, Handler, Next, Readiness, Registry, compile_chain
 
 #: The Corefile used when none is found: CoreDNS's builtin default.
@@ -66,6 +67,8 @@ class Block:
     readiness: list[tuple[str, Callable[[], bool]]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     chain: Next | None = None
+    #: Plugins whose replies the server may remember (:mod:`dnsd.fastpath`).
+    memo_plugins: frozenset[str] = frozenset()
 
     @property
     def file(self) -> str:
@@ -201,6 +204,7 @@ def _setup_block(
             if isinstance(handler, Readiness):
                 block.readiness.append((handler.name, handler.ready))
     block.chain = compile_chain(block.handlers)
+    block.memo_plugins = memo_plugins(block.handlers)
 
 
 def _route(instance: Instance, default_bind: str | None) -> None:

@@ -8,6 +8,8 @@ before it is sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dnslib import DNSRecord
 
 from dnsd.errors import PluginError
@@ -16,7 +18,7 @@ from dnsd.errors import PluginError
 class Reply:
     """A handler's answer. ``plugin`` names the plugin that wrote it (metrics' ``plugin`` label)."""
 
-    __slots__ = ("_msg", "_wire", "plugin", "drop")
+    __slots__ = ("_msg", "_wire", "plugin", "drop", "memo")
 
     def __init__(
         self,
@@ -32,6 +34,9 @@ class Reply:
         self.plugin = plugin
         #: True when the query must get no reply at all (acl's drop).
         self.drop = False
+        #: The answering plugin's memo check (:mod:`dnsd.fastpath`): the same query bytes may
+        #: get the same reply bytes, before the chain, while it returns True.
+        self.memo: Callable[[], bool] | None = None
 
     @classmethod
     def dropped(cls, plugin: str | None = None) -> Reply:

@@ -97,6 +97,10 @@ class Request(Query):
         else:
             self._observers.append(observer)
 
+    def observers(self) -> list[ReplyObserver]:
+        """The reply observers registered so far."""
+        return list(self._observers or ())
+
     def replied(self, wire: bytes | None, plugin: str | None) -> None:
         """Run the observers: the server calls this once per query."""
         if self._observers:

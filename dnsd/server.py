@@ -17,6 +17,8 @@ from prometheus_client import Counter
 
 from dnsd import metrics
 from dnsd.errors import ChainError
+from dnsd.fastpath import LIMIT as MEMO_LIMIT
+from dnsd.fastpath import Memo
 from dnsd.instance import Block, ListenAddr, TcpLimits
 from dnsd.log import core as log
 from dnsd.reply import Reply
@@ -76,6 +78,8 @@ class Dispatcher:
                 limits = block.limits
         self.limits = limits
         self.tasks: set[asyncio.Task[Any]] = set()
+        #: Replies served again to the same UDP query bytes (see :mod:`dnsd.fastpath`).
+        self.memos: dict[bytes, Memo] = {}
 
     # -- routing ---------------------------------------------------------------------------
     def route(self, name: str, qtype: int) -> tuple[str, Block] | None:
@@ -105,6 +109,14 @@ class Dispatcher:
         self, data: bytes, client: str, port: int, proto: str, send: Send
     ) -> asyncio.Task[Any] | None:
         """Handle one message; answers at once when no chain is needed, else returns the task."""
+        memo_key: bytes | None = None
+        if proto == "udp":
+            memo_key = data[2:]
+            memo = self.memos.get(memo_key)
+            if memo is not None:
+                if self._memo_hit(memo, data, client, port, send):
+                    return None
+                del self.memos[memo_key]
         try:
             req = parse_query(data, Request)
         except BadQuery as exc:
@@ -126,7 +138,7 @@ class Dispatcher:
         if not block.handlers:
             self._refuse(req, send)
             return None
-        task = asyncio.get_running_loop().create_task(self._serve(req, zone, block, send))
+        task = asyncio.get_running_loop().create_task(self._serve(req, zone, block, send, memo_key))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -153,13 +165,49 @@ class Dispatcher:
             return error_reply(req, REFUSED)
         return await self.answer(req, *found)
 
-    async def _serve(self, req: Request, zone: str, block: Block, send: Send) -> None:
-        wire = await self.answer(req, zone, block)
+    async def _serve(
+        self, req: Request, zone: str, block: Block, send: Send, memo_key: bytes | None
+    ) -> None:
+        wire = await self.answer(req, zone, block, memo_key)
         if wire is not None:
             send(wire)
 
-    async def answer(self, req: Request, zone: str, block: Block) -> bytes | None:
-        """Run the block's chain and return the scrubbed reply (None: send nothing)."""
+    def _memo_hit(self, memo: Memo, data: bytes, client: str, port: int, send: Send) -> bool:
+        try:
+            if not memo.check():
+                return False
+        except Exception as exc:  # a plugin bug: forget the memo, let the chain answer
+            log.error("memo check of plugin/%s failed: %r", memo.plugin, exc)
+            return False
+        wire = data[:2] + memo.tail
+        send(wire)
+        if memo.observers:
+            req = parse_query(data, Request).init(client, port, "udp", self.local, self.label)
+            req.zone = memo.zone
+            for observer in memo.observers:
+                req.on_reply(observer)
+            try:
+                req.replied(wire, memo.plugin)
+            except Exception as exc:
+                log.error("reply observer failed for %s %s: %r", req.qname, req.type_name, exc)
+        return True
+
+    def _remember(self, key: bytes, wire: bytes, reply: Reply, req: Request) -> None:
+        memos = self.memos
+        if len(memos) >= MEMO_LIMIT:
+            memos.clear()
+        check = reply.memo
+        assert check is not None and reply.plugin is not None
+        memos[key] = Memo(wire[2:], check, req.observers(), req.zone, reply.plugin)
+
+    async def answer(
+        self, req: Request, zone: str, block: Block, memo_key: bytes | None = None
+    ) -> bytes | None:
+        """Run the block's chain and return the scrubbed reply (None: send nothing).
+
+        With ``memo_key`` (the UDP query's bytes after the ID) a reply that offers a
+        memo check is remembered for the next identical query.
+        """
         req.zone = zone
         plugin: str | None = None
         reply: Reply | None = None
@@ -183,6 +231,9 @@ class Dispatcher:
             except Exception as exc:
                 self._chain_error(req, ChainError(plugin or "?", exc), block)
                 wire, plugin = error_reply(req, SERVFAIL), None
+            else:
+                if memo_key is not None and reply.memo is not None and plugin in block.memo_plugins:
+                    self._remember(memo_key, wire, reply, req)
         try:
             req.replied(wire, plugin)
         except Exception as exc:

@@ -50,6 +50,8 @@ class Any:
     """Answer ANY; pass every other query on."""
 
     name = "any"
+    #: Depends on the query's bytes only; per-query work is a reply observer (dnsd.fastpath).
+    memo_safe = True
 
     async def serve(self, req: Request, next: Next) -> Reply | None:
         if req.qtype != TYPE_ANY:

@@ -16,6 +16,8 @@ class Bufsize:
     """Lower ``req.udp_size`` to ``size`` when it is larger."""
 
     name = "bufsize"
+    #: Depends on the query's bytes only; per-query work is a reply observer (dnsd.fastpath).
+    memo_safe = True
 
     def __init__(self, size: int) -> None:
         self.size = size

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from dnsd.errors import ChainError
+from dnsd.fastpath import MemoCheck
 from dnsd.log import plugin_logger
 from dnsd.plugin import Next
 from dnsd.plugins.cache import metrics
@@ -113,7 +114,9 @@ class Cache:
                     if self._prefetch:
                         self._prefetch_check(entry, req, next, now, counters)
                     ttl = entry.ttl if self._keepttl else entry.ttl - int(age)
-                    return Reply(wire=entry.render(req, ttl))
+                    reply = Reply(wire=entry.render(req, ttl))
+                    reply.memo = self._memo_check(entry, counters, now, age)
+                    return reply
                 if int(age) - entry.ttl < self._stale:
                     return await self._serve_stale(entry, req, next, now)
             else:
@@ -124,6 +127,32 @@ class Cache:
         counters.misses += 1
         epoch = self._epoch
         return self._handle(req, await next(req), epoch, counters, None)[0]
+
+    def _memo_check(
+        self, entry: Entry, counters: metrics.Counters, now: float, age: float
+    ) -> MemoCheck | None:
+        """The server may send these bytes again until the TTL ticks (keepttl: until expiry),
+        prefetch may start, or the entry is dropped; every such hit is counted here."""
+        until = entry.stored + (entry.ttl if self._keepttl else int(age) + 1)
+        if self._prefetch:
+            threshold = math.ceil(self.opts.prefetch_percentage / 100 * entry.ttl)
+            until = min(until, entry.stored + entry.ttl - threshold)
+        if until <= now:
+            return None
+        entries, key, denial = self._map, entry.key, entry.denial
+        prefetch, gap = self._prefetch, self.opts.prefetch_duration
+
+        def check() -> bool:
+            now = self.now()
+            if now >= until or entry.epoch < self._epoch or entries.get(key) is not entry:
+                return False
+            counters.hits[denial] += 1
+            if prefetch:  # prefetch's popularity count, as _prefetch_check keeps it
+                entry.hits = 1 if entry.last < now - gap else entry.hits + 1
+                entry.last = now
+            return True
+
+        return check
 
     def _new_counters(self, server: str) -> metrics.Counters:
         found = self._counters[server] = metrics.counters(server, self.zones_label)

@@ -82,6 +82,8 @@ class Errors:
     """Log the chain's deliberate failures; answer SERVFAIL for them."""
 
     name = "errors"
+    #: Depends on the query's bytes only; per-query work is a reply observer (dnsd.fastpath).
+    memo_safe = True
 
     def __init__(self, options: ErrorsOptions, handlers: Sequence[Handler] = ()) -> None:
         self.options = options

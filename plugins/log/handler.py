@@ -73,6 +73,8 @@ class Log:
     """Log each query of the rules' zones once its reply is known."""
 
     name = "log"
+    #: Depends on the query's bytes only; per-query work is a reply observer (dnsd.fastpath).
+    memo_safe = True
 
     def __init__(self, options: LogOptions) -> None:
         self.options = options

@@ -20,6 +20,8 @@ class Prometheus:
     """
 
     name = "prometheus"
+    #: Depends on the query's bytes only; per-query work is a reply observer (dnsd.fastpath).
+    memo_safe = True
 
     async def serve(self, req: Request, next: Next) -> Reply | None:
         req.on_reply(observe)

@@ -1,0 +1,63 @@
+"""Answer memos: a reply served again, before the chain, to the same query bytes.
+
+A plugin that answers from data it can vouch for (the cache) offers a *memo
+check* with its :class:`~dnsd.reply.Reply`: a callable that says whether the
+same bytes are still the right answer (and counts the hit as the plugin's own,
+so metrics and prefetch see it). The server keeps the encoded reply under the
+query's bytes after the ID (question, flags and EDNS, case included: any byte
+that could change an answer is in the key) and answers the next identical UDP
+query with two slices and a join: no parse, no routing, no task, no chain.
+
+A memo is only kept when every plugin that ran before the answering one is
+*memo-safe* (``memo_safe = True`` on its handler): its effect on a query
+depends on nothing but the query's bytes, and whatever it does per query is a
+reply observer (``req.on_reply``), replayed on every memo hit. *log*,
+*prometheus*, *errors*, *bufsize* and *any* are; plugins that look at the
+client's address or shuffle (acl, loadbalance, whoami) are not, so a block with
+them in front of the cache keeps using the chain.
+
+Memos live in one listener's :class:`~dnsd.server.Dispatcher`, so a reload
+starts with none. The table is bounded: when full it is emptied (every memo
+lives about a second anyway; the cache's memos end when the TTL ticks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+#: Returns True when the memo still answers (and counts the hit); False drops it.
+MemoCheck = Callable[[], bool]
+
+#: Memos one listener keeps at most.
+LIMIT = 10_000
+
+
+class Memo:
+    """One remembered reply: its bytes after the ID and what to do on a hit."""
+
+    __slots__ = ("tail", "check", "observers", "zone", "plugin")
+
+    def __init__(
+        self,
+        tail: bytes,
+        check: MemoCheck,
+        observers: Sequence[Callable[..., Any]],
+        zone: str,
+        plugin: str,
+    ) -> None:
+        self.tail = tail
+        self.check = check
+        self.observers = tuple(observers)
+        self.zone = zone
+        self.plugin = plugin
+
+
+def memo_plugins(handlers: Sequence[Any]) -> frozenset[str]:
+    """The plugins of a chain whose memos may be kept: every handler before them is memo-safe."""
+    names: set[str] = set()
+    for handler in handlers:
+        names.add(handler.name)
+        if not getattr(handler, "memo_safe", False):
+            break
+    return frozenset(names)
