@@ -9,7 +9,7 @@ bench/README.md (section "cache_forward.py") with the date, commit and machine:
         that answers precomputed replies (the "Python ceiling"), and the same dnsd with the
         kubeadm observers (``errors``, ``prometheus``); the three take turns, round after round
     python bench/cache_forward.py kubeadm [--seconds 10 --rate 2000]
-        kubeadm's default Corefile (``objects`` instead of the API, ``reload`` left out) with
+        kubeadm's default Corefile (``objects`` instead of the API, ports on 127.0.0.1) with
         ~200 Services, external names through ``forward . resolv.conf`` to a dnsd on
         127.53.N.1:53 (needs root), a mix of cluster, external and 20% NXDOMAIN names;
         at full load (QPS, CPU), at a fixed rate (latency per kind of name), each kind alone
@@ -645,6 +645,7 @@ KUBEADM = """.:{port} {{
        disable denial cluster.local
     }}
     loop
+    reload
     loadbalance
 }}
 """
