@@ -247,6 +247,7 @@ class Zone:
                 new = _substitute(name, found.owner, node.targets[DNAME_][0])
                 if new is None:
                     answer.rcode = YXDOMAIN  # RFC 6672 section 2.2
+                    answer.authority = []
                     return
                 answer.answer.append(RR(_label(name), CNAME_, IN, dname.ttl, CNAME(_label(new))))
                 name = new
