@@ -116,10 +116,6 @@ class Zone:
     def origin_text(self) -> str:
         return name_text(self.origin)
 
-    def __len__(self) -> int:
-        """The number of records."""
-        return sum(len(rrs) for node in self._nodes.values() for rrs in node.rrsets.values())
-
     def _empty_non_terminals(self) -> Iterable[Name]:
         depth = len(self.origin)
         for owner in self._nodes:
@@ -139,7 +135,7 @@ class Zone:
         found = self._find(qname, qtype)
         if found.kind is _Kind.CUT:
             assert found.node is not None
-            return self._referral(found.node)
+            return self._referral(found.node, found.owner)
         if found.kind is _Kind.NONE:
             return Answer(NXDOMAIN, authority=[self.negative_soa])
         answer = Answer(NOERROR)
@@ -196,10 +192,8 @@ class Zone:
     def _nodata(self) -> Answer:
         return Answer(NOERROR, authority=[self.negative_soa])
 
-    def _referral(self, cut: _Node) -> Answer:
-        owner = cut.rrsets[NS_][0].rname
-        below = tuple(label.lower() for label in owner.label)
-        glue = self._glue(cut.targets[NS_], below)
+    def _referral(self, cut: _Node, owner: Name) -> Answer:
+        glue = self._glue(cut.targets[NS_], owner)
         return Answer(NOERROR, authority=list(cut.rrsets[NS_]), extra=glue, referral=True)
 
     def _glue(self, targets: Sequence[Name], below: Name) -> list[RR]:
