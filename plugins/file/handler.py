@@ -31,10 +31,10 @@ from dnsd.log import plugin_logger
 from dnsd.plugin import Next
 from dnsd.plugins.file.setup import NAME, ZoneFileOptions, error_at
 from dnsd.plugins.file.source import ZoneFileMissing, ZoneSource
-from dnsd.plugins.file.watch import FolderHint
 from dnsd.plugins.file.zonefile import Name, ZoneFileError, origin_labels
 from dnsd.reply import Reply
 from dnsd.request import Request
+from dnsd.watch import FolderHint
 
 log = plugin_logger(NAME)
 
@@ -67,7 +67,7 @@ class File:
 
     def __init__(self) -> None:
         self._zones: dict[Name, _Served] = {}
-        self._hint = FolderHint(self._wake)
+        self._hint: FolderHint | None = None
 
     def add(self, source: ZoneSource, fallthrough: Fallthrough = NO_FALLTHROUGH) -> None:
         """Serve ``source``'s zone."""
@@ -138,10 +138,13 @@ class File:
         for source in sources:
             await source.start()
         folders = [os.path.dirname(path) for s in sources for path in s.files]
-        self._hint.start(folders)
+        self._hint = FolderHint(folders, self._wake)
+        self._hint.start()
 
     async def stop(self) -> None:
-        self._hint.stop()
+        if self._hint is not None:
+            self._hint.stop()
+            self._hint = None
         for source in self.sources:
             await source.stop()
 
