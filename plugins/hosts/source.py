@@ -5,9 +5,11 @@ the mtime says, so an in-place write, an editor's rename, a bind mount and a kub
 symlink swap are all seen. A :class:`~.watch.FolderWatch` on the file's parent folder only makes
 the next check happen at once. ``reload 0`` reads the file once, at start-up.
 
-A new content is applied once two reads a moment apart (``SETTLE``, or the reload interval if
-shorter) agree, so a file caught while being written is not served half-written; a file that
-keeps changing is applied anyway after ``MAX_UNSTABLE`` seconds. The first read applies at once.
+A new content is applied once it has stayed the same for ``SETTLE`` seconds (or the reload
+interval if shorter): it is read again then, and must not have changed. So a file caught while
+being written is not served half-written, however many events wake the loop in between; a
+file that keeps changing is applied anyway after ``MAX_UNSTABLE`` seconds. The first read
+applies at once.
 
 * A missing file (also a symlink into a removed directory) is a state like any content: once
   it is stable the file's entries go and the inline entries keep serving (CoreDNS's README; its
@@ -36,10 +38,12 @@ from dnsd.plugins.hosts.watch import FolderWatch
 
 log = plugin_logger("hosts")
 
-#: Seconds between the two reads that must agree before a changed file is used.
+#: Seconds a changed content must stay the same before it is used.
 SETTLE = 0.2
 #: Seconds after which a file that never stops changing is used as last read.
 MAX_UNSTABLE = 5.0
+#: The fewest seconds between two checks woken by the folder watch.
+MIN_GAP = 0.05
 #: A larger file is refused (it is not a hosts file, e.g. /dev/zero by mistake).
 MAX_SIZE = 64 << 20
 #: The digest of "the file does not exist".
@@ -99,14 +103,17 @@ class HostsSource:
         self.reverse = reverse
         self.reload = reload
         self.clock = clock
+        #: Seconds a changed content must stay the same (at most the reload interval).
+        self.settle = min(SETTLE, reload) if reload > 0 else SETTLE
         #: The inline lines' entries (setup checked the lines).
         self.inline: list[Entry] = [e for line in inline for e in parse_line(line, self.zones)]
         #: What queries are answered from; replaced as a whole.
         self.table = build(self.inline, (), reverse=reverse)
         #: Digest of the file content in :attr:`table` (MISSING...); None before a good read.
         self.applied: str | None = None
-        #: Digest of a changed content waiting for a second read to agree.
+        #: Digest of a changed content waiting to be seen unchanged ``settle`` seconds later.
         self.pending: str | None = None
+        self._pending_since = 0.0
         #: Wall-clock time the data served were read (0 before the first read).
         self.reloaded = 0.0
         self._unstable_since: float | None = None
@@ -145,10 +152,13 @@ class HostsSource:
             return ERROR
         if snap.digest == self.applied:
             return SAME
-        if self.applied is None or snap.digest == self.pending:
+        if self.applied is None:
+            return APPLY
+        now = self.clock()
+        if snap.digest == self.pending and now - self._pending_since >= self.settle:
             return APPLY
         since = self._unstable_since
-        if since is not None and self.clock() - since >= MAX_UNSTABLE:
+        if since is not None and now - since >= MAX_UNSTABLE:
             return APPLY
         return WAIT
 
@@ -178,9 +188,10 @@ class HostsSource:
             self.pending = self._unstable_since = None
             return False
         if step.action == WAIT or step.table is None:
-            self.pending = snap.digest
+            if snap.digest != self.pending:
+                self.pending, self._pending_since = snap.digest, self.clock()
             if self._unstable_since is None:
-                self._unstable_since = self.clock()
+                self._unstable_since = self._pending_since
             return False
         self._report(snap, step.problems)
         self.table = step.table
@@ -235,13 +246,21 @@ class HostsSource:
         return self._task is not None and not self._task.done()
 
     async def _run(self, wake: asyncio.Event) -> None:
+        last = self.clock()
         while True:
-            delay = self.reload if self.pending is None else min(SETTLE, self.reload)
+            delay = self.reload
+            if self.pending is not None:
+                delay = max(0.0, self._pending_since + self.settle - self.clock())
             try:
                 await asyncio.wait_for(wake.wait(), delay)
             except TimeoutError:
                 pass
+            else:  # woken by the folder watch: a busy folder must not make this spin
+                gap = last + MIN_GAP - self.clock()
+                if gap > 0:
+                    await asyncio.sleep(gap)
             wake.clear()
+            last = self.clock()
             try:
                 await self.check_async()
             except Exception as exc:  # a bug: log it and keep the data and the loop

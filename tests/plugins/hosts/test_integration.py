@@ -198,8 +198,8 @@ async def test_unreadable_file_keeps_the_old_data(
 async def test_half_written_file_is_never_served(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Two reads must agree SETTLE apart; make that long enough that this test always writes
-    # the second half in time, however slow the machine.
+    # A change must stay the same for SETTLE before it is used; make that long enough that this
+    # test always writes the second half in time, however slow the machine.
     monkeypatch.setattr(source_module, "SETTLE", 2.0)
     path = plain(tmp_path, "10.0.0.1 a.example.org\n10.0.0.1 b.example.org\n")
     async with serve_corefile(corefile(path, "reload 1h")) as srv:

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from dnsd.plugins.hosts import source as source_module
-from dnsd.plugins.hosts.source import MAX_UNSTABLE, HostsSource
+from dnsd.plugins.hosts.source import MAX_UNSTABLE, SETTLE, HostsSource
 
 INLINE = ("192.0.2.1 inline.example",)
 
@@ -24,6 +24,10 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+    def settle(self) -> None:
+        """Let a changed content stay the same long enough to be used."""
+        self.now += SETTLE
 
 
 @pytest.fixture
@@ -65,7 +69,8 @@ def test_missing_at_start_serves_inline_then_file_when_it_appears(
     assert caplog.messages == [f"File does not exist: {path}"]  # once
     assert names(src) == {"inline.example.": ("192.0.2.1",)}
     path.write_text("10.0.0.1 a.example\n")
-    assert src.check() is False  # a change waits for a second read
+    assert src.check() is False  # a change waits to be seen unchanged a moment later
+    clock.settle()
     assert src.check() is True
     assert "a.example." in names(src)
 
@@ -84,9 +89,13 @@ def test_half_written_file_is_never_served(tmp_path: Path, clock: Clock) -> None
         assert src.pending is not None
         assert names(src)["b.example."] == ("10.0.0.2",)
         f.write("mple\n")
+    clock.settle()
     assert src.check() is False  # the content moved on: wait again
     assert names(src)["b.example."] == ("10.0.0.2",)
-    assert src.check() is True  # two reads agree
+    clock.now += SETTLE / 2
+    assert src.check() is False  # unchanged, but not for long enough yet
+    clock.now += SETTLE / 2
+    assert src.check() is True
     assert seen == [
         {
             "inline.example.": ("192.0.2.1",),
@@ -108,6 +117,30 @@ def test_truncated_file_waits_like_any_change(tmp_path: Path, clock: Clock) -> N
     path.write_text("10.0.0.1 a.example\n")  # back as it was: nothing to do
     assert src.check() is False
     assert src.pending is None
+
+
+def test_reads_close_together_do_not_settle_a_change(tmp_path: Path, clock: Clock) -> None:
+    """Many events in a burst wake many checks: the content must stay, not just be read twice."""
+    path = tmp_path / "hosts"
+    path.write_text("10.0.0.1 a.example\n")
+    src = make(path, clock)
+    src.check()
+    path.write_text("10.0.0.2 a.ex")
+    for _ in range(5):
+        assert src.check() is False
+        clock.now += SETTLE / 10
+    assert names(src)["a.example."] == ("10.0.0.1",)
+    path.write_text("10.0.0.2 a.example\n")
+    assert src.check() is False
+    clock.settle()
+    assert src.check() is True
+    assert names(src)["a.example."] == ("10.0.0.2",)
+
+
+def test_settle_is_at_most_the_reload_interval(tmp_path: Path, clock: Clock) -> None:
+    assert make(tmp_path / "h", clock, reload=0.05).settle == 0.05
+    assert make(tmp_path / "h", clock, reload=5.0).settle == SETTLE
+    assert make(tmp_path / "h", clock, reload=0.0).settle == SETTLE
 
 
 def test_file_that_keeps_changing_is_applied_after_a_while(tmp_path: Path, clock: Clock) -> None:
@@ -133,10 +166,12 @@ def test_deleted_file_keeps_inline_entries(tmp_path: Path, clock: Clock) -> None
     path.unlink()
     assert src.check() is False
     assert "a.example." in names(src)  # maybe a rename in progress: wait for a second look
+    clock.settle()
     assert src.check() is True
     assert names(src) == {"inline.example.": ("192.0.2.1",)}
     path.write_text("10.0.0.4 a.example\n")
     src.check()
+    clock.settle()
     assert src.check() is True
     assert names(src)["a.example."] == ("10.0.0.4",)
 
@@ -161,6 +196,7 @@ def test_unreadable_file_keeps_the_data_and_logs_once(
     path.rmdir()
     path.write_text("10.0.0.5 a.example\n")
     src.check()
+    clock.settle()
     assert src.check() is True
     assert names(src)["a.example."] == ("10.0.0.5",)
 
@@ -218,7 +254,8 @@ def test_a_failing_listener_is_logged_and_the_others_still_run(
     stop()
     path.write_text("10.0.0.2 a.example\n")
     src.check()
-    src.check()
+    clock.settle()
+    assert src.check() is True
     assert calls == ["second"]  # unsubscribed
 
 
