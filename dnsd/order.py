@@ -20,6 +20,6 @@ COREDNS_ORDER: tuple[str, ...] = (
 
 ORDER: tuple[str, ...] = (
     "root", "timeouts", "reload", "bufsize", "bind", "debug", "ready", "health", "prometheus",
-    "errors", "log", "any", "loadbalance", "cache", "k8s_external", "kubernetes", "file", "loop",
-    "forward", "whoami",
+    "errors", "log", "any", "loadbalance", "cache", "hosts", "k8s_external", "kubernetes", "file",
+    "loop",
 )  # fmt: skip
