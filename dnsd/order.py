@@ -21,5 +21,5 @@ COREDNS_ORDER: tuple[str, ...] = (
 ORDER: tuple[str, ...] = (
     "root", "timeouts", "reload", "bufsize", "bind", "debug", "ready", "health", "prometheus",
     "errors", "log", "any", "loadbalance", "cache", "hosts", "k8s_external", "kubernetes", "file",
-    "loop",
+    "loop", "forward", "whoami",
 )  # fmt: skip

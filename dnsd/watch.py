@@ -1,11 +1,15 @@
-"""A hint that something changed in a set of folders, from watchdog (inotify).
+"""A hint that something changed in a set of folders, from watchdog (inotify on Linux).
 
 File events are only a hint: a ConfigMap update is a ``..data`` symlink swap that no
 event reports under the file's own name, and a watch on the file itself dies with
-the swap (reference: ecosystem.md §4). So users of :class:`FolderHint` watch the
-*parent folders*, treat any event as "check now", and still poll a content hash
-on their interval. Events arrive on watchdog's thread and only set a flag on the
-event loop; nothing is read or parsed there.
+the swap (reference: ecosystem.md §4). So users of :class:`FolderHint` (*reload*,
+*hosts*, *file*) watch the *parent folders*, treat any event as "check now", and
+still poll a content hash on their interval. Events arrive on watchdog's thread and
+only schedule the callback on the event loop; nothing is read or parsed there.
+
+Opening and reading a file are not events here (watchdog reports them), or every
+poll of a watched file would wake its reader again. Without watchdog, or when a
+folder cannot be watched (missing, inotify limits), polling alone sees every change.
 """
 
 from __future__ import annotations
@@ -17,56 +21,86 @@ from typing import Any
 
 from dnsd.log import core as log
 
+#: Makes an observer; None when watchdog is not installed (tests set it to None too).
+observer_factory: Callable[[], Any] | None
+#: The events that may mean a file's content changed.
+EVENTS: list[Any] = []
+try:
+    from watchdog import events as _events
+    from watchdog.observers import Observer
+
+    observer_factory = Observer
+    EVENTS = [
+        _events.FileCreatedEvent,
+        _events.DirCreatedEvent,
+        _events.FileDeletedEvent,
+        _events.DirDeletedEvent,
+        _events.FileModifiedEvent,
+        _events.DirModifiedEvent,
+        _events.FileMovedEvent,
+        _events.DirMovedEvent,
+        _events.FileClosedEvent,
+    ]
+except ImportError:  # pragma: no cover - watchdog is a dependency; polling still works
+    observer_factory = None
+
+
+class _Hint:
+    """The observer's event handler: schedules ``callback`` on the loop, and nothing else."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+        self.loop = loop
+        self.callback = callback
+
+    def dispatch(self, event: object) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.callback)
+        except RuntimeError:
+            pass  # the loop is closed: the watcher is going away
+
 
 class FolderHint:
-    """Calls ``callback`` on the event loop after any file event in ``folders``."""
+    """Calls ``callback`` on the event loop after any change in ``folders`` (not recursive)."""
 
     def __init__(self, folders: Iterable[str], callback: Callable[[], None]) -> None:
         self.folders = sorted({os.path.abspath(f) for f in folders})
         self._callback = callback
         self._observer: Any = None
 
-    def start(self) -> None:
-        """Start watching the folders that exist; a failure only loses the hint."""
-        try:
-            from watchdog.events import FileSystemEvent, FileSystemEventHandler
-            from watchdog.observers import Observer
-        except ImportError:  # pragma: no cover - watchdog is a dependency
-            return
-        loop = asyncio.get_running_loop()
-        callback = self._callback
+    @property
+    def running(self) -> bool:
+        return self._observer is not None
 
-        class _Handler(FileSystemEventHandler):
-            def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type in ("opened", "closed_no_write"):
-                    return  # reads, including our own
-                try:
-                    loop.call_soon_threadsafe(callback)
-                except RuntimeError:  # the loop is closed: we are shutting down
-                    pass
-
-        observer = Observer()
-        observer.daemon = True
+    def start(self) -> bool:
+        """Watch the folders that exist (call on the loop); False when nothing is watched."""
+        if observer_factory is None:
+            log.debug("watchdog is not installed; %s polled only", ", ".join(self.folders))
+            return False
+        handler = _Hint(asyncio.get_running_loop(), self._callback)
+        observer = observer_factory()
         watched = 0
         for folder in self.folders:
             if not os.path.isdir(folder):
                 continue
             try:
-                observer.schedule(_Handler(), folder, recursive=False)
+                observer.schedule(handler, folder, recursive=False, event_filter=EVENTS)
                 watched += 1
             except OSError as exc:
-                log.warning("cannot watch %s: %s (polling only)", folder, exc.strerror or exc)
+                log.warning("cannot watch %s (%s); polling only", folder, exc.strerror or exc)
         if not watched:
-            return
+            return False
         try:
             observer.start()
         except OSError as exc:
-            log.warning("cannot start a file watcher: %s (polling only)", exc.strerror or exc)
-            return
+            log.warning("cannot start a file watcher (%s); polling only", exc.strerror or exc)
+            return False
         self._observer = observer
+        return True
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop the observer and wait for its thread to end."""
         observer, self._observer = self._observer, None
-        if observer is not None:
-            observer.stop()
-            observer.join(timeout=2.0)
+        if observer is None:
+            return
+        observer.stop()
+        await asyncio.to_thread(observer.join, 5.0)

@@ -143,7 +143,7 @@ class File:
 
     async def stop(self) -> None:
         if self._hint is not None:
-            self._hint.stop()
+            await self._hint.stop()
             self._hint = None
         for source in self.sources:
             await source.stop()

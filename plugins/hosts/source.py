@@ -2,7 +2,7 @@
 
 Changes are found by hashing the file's content (SHA-256) every ``reload`` seconds, whatever
 the mtime says, so an in-place write, an editor's rename, a bind mount and a kubelet ``..data``
-symlink swap are all seen. A :class:`~.watch.FolderWatch` on the file's parent folder only makes
+symlink swap are all seen. A :class:`~dnsd.watch.FolderHint` on the file's parent folder only makes
 the next check happen at once. ``reload 0`` reads the file once, at start-up.
 
 A new content is applied once it has stayed the same for ``SETTLE`` seconds (or the reload
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from dnsd.log import plugin_logger
 from dnsd.plugins.hosts import metrics
 from dnsd.plugins.hosts.hostsfile import MAX_REPORTED, Entry, Table, build, parse, parse_line
-from dnsd.plugins.hosts.watch import FolderWatch
+from dnsd.watch import FolderHint
 
 log = plugin_logger("hosts")
 
@@ -121,7 +121,7 @@ class HostsSource:
         self._listeners: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
-        self.watch = FolderWatch(os.path.dirname(path) or ".", self.hint)
+        self.watch = FolderHint([os.path.dirname(path) or "."], self.hint)
 
     @property
     def entries(self) -> int:
@@ -229,7 +229,7 @@ class HostsSource:
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._task = loop.create_task(self._run(self._wake), name=f"hosts {self.path}")
-        self.watch.start(loop)
+        self.watch.start()
 
     async def stop(self) -> None:
         """Stop watching and checking."""

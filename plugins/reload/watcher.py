@@ -69,7 +69,7 @@ class Watcher:
 
     async def stop(self) -> None:
         if self._hint is not None:
-            self._hint.stop()
+            await self._hint.stop()
             self._hint = None
         task, self._task = self._task, None
         if task is not None and task is not asyncio.current_task():

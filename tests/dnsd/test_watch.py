@@ -26,11 +26,11 @@ async def test_writes_wake_and_reads_do_not(tmp_path: Path) -> None:
         os.rename(tmp, tmp_path / "hosts")
         await wait_for(lambda: bool(woken), timeout=3.0)
     finally:
-        hint.stop()
+        await hint.stop()
 
 
 async def test_no_existing_folder_means_no_observer(tmp_path: Path) -> None:
     hint = FolderHint([str(tmp_path / "nope")], lambda: None)
-    hint.start()
-    assert hint._observer is None
-    hint.stop()
+    assert not hint.start()
+    assert not hint.running
+    await hint.stop()

@@ -18,9 +18,9 @@ import dns.rcode
 import pytest
 from prometheus_client import REGISTRY
 
+from dnsd import watch
 from dnsd.plugins.cache.handler import Cache
 from dnsd.plugins.hosts import source as source_module
-from dnsd.plugins.hosts import watch
 from dnsd.plugins.hosts.handler import Hosts
 from dnsd.testing import TestServer, serve_corefile, wait_for
 
