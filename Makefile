@@ -4,7 +4,7 @@
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
-APT_PKGS := dig:bind9-dnsutils kdig:knot-dnsutils knotd:knot
+APT_PKGS := dig:bind9-dnsutils kdig:knot-dnsutils knotd:knot ip:iproute2 openssl:openssl
 
 .PHONY: run test deps system-deps check lint type unit bench
 
