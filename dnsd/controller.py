@@ -15,6 +15,7 @@ from aiohttp import web
 
 from dnsd.address import split_addr
 from dnsd.corefile import Dispenser, Token
+from dnsd.duration import parse_duration
 
 if TYPE_CHECKING:
     from dnsd.instance import Block, Instance
@@ -59,6 +60,32 @@ class Controller(Dispenser):
         except ValueError as exc:
             self.err(str(exc))
         return addr
+
+    def duration_arg(
+        self,
+        args: Sequence[str],
+        *,
+        missing: str,
+        invalid: str,
+        negative: str | None = None,
+        extra: str | None = None,
+    ) -> float:
+        """The one non-negative Go duration in ``args`` (``reload 5s``), in seconds.
+
+        The messages are the plugin's own (CoreDNS's wording differs per plugin); ``{arg}``
+        in ``invalid``, ``negative`` and ``extra`` is the offending word.
+        """
+        if not args:
+            self.err(missing)
+        if len(args) > 1:
+            self.err((extra or missing).format(arg=args[1]))
+        try:
+            value = parse_duration(args[0])
+        except ValueError:
+            self.err(invalid.format(arg=args[0]))
+        if value < 0:
+            self.err((negative or invalid).format(arg=args[0]))
+        return value
 
     @property
     def zones(self) -> list[str]:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from dnsd.address import normalize_zones
 from dnsd.controller import Controller
 from dnsd.corefile import Token
-from dnsd.duration import parse_duration
 from dnsd.errors import CorefileError
 from dnsd.fall import Fallthrough
 
@@ -82,7 +81,12 @@ def parse_lines(c: Controller) -> list[tuple[ZoneFileOptions, Token]]:
         while c.next_block():
             match c.val():
                 case "reload":
-                    reload = _reload(c, c.remaining_args())
+                    reload = c.duration_arg(
+                        c.remaining_args(),
+                        missing="reload duration value is expected",
+                        extra="unexpected argument '{arg}' after the reload duration",
+                        invalid="invalid reload duration '{arg}'",
+                    )
                 case "reload_by_mtime":
                     if c.remaining_args():
                         c.arg_err()
@@ -104,20 +108,6 @@ def _zones(c: Controller, args: list[str]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(normalize_zones(args)))
     except ValueError as exc:
         c.err(str(exc))
-
-
-def _reload(c: Controller, args: list[str]) -> float:
-    if not args:
-        c.err("reload duration value is expected")
-    if len(args) > 1:
-        c.err(f"unexpected argument '{args[1]}' after the reload duration")
-    try:
-        value = parse_duration(args[0])
-    except ValueError:
-        c.err(f"invalid reload duration '{args[0]}'")
-    if value < 0:
-        c.err(f"invalid reload duration '{args[0]}'")
-    return value
 
 
 def _fallthrough(c: Controller, args: list[str]) -> Fallthrough:

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 from dnsd.address import normalize_zones
 from dnsd.controller import Controller
-from dnsd.duration import parse_duration
 from dnsd.errors import CorefileError
 from dnsd.fall import Fallthrough
 from dnsd.log import plugin_logger
@@ -116,7 +115,12 @@ def _property(c: Controller, values: dict[str, object], inline: list[str]) -> No
     elif prop == "ttl":
         values["ttl"] = _ttl(c, c.remaining_args())
     elif prop == "reload":
-        values["reload"] = _reload(c, c.remaining_args())
+        values["reload"] = c.duration_arg(
+            c.remaining_args(),
+            missing="reload needs a duration (zero seconds to disable)",
+            invalid="invalid duration for reload '{arg}'",
+            negative="invalid negative duration for reload '{arg}'",
+        )
     elif "fallthrough" in values:
         c.unknown_property()
     else:
@@ -137,18 +141,6 @@ def _ttl(c: Controller, args: list[str]) -> int:
     if not 1 <= ttl <= 65535:
         c.err(f"ttl must be between 1 and 65535: {ttl}")
     return ttl
-
-
-def _reload(c: Controller, args: list[str]) -> float:
-    if len(args) != 1:
-        c.err("reload needs a duration (zero seconds to disable)")
-    try:
-        value = parse_duration(args[0])
-    except ValueError:
-        c.err(f"invalid duration for reload '{args[0]}'")
-    if value < 0:
-        c.err(f"invalid negative duration for reload '{args[0]}'")
-    return value
 
 
 def _inline(c: Controller, zones: tuple[str, ...]) -> str:

@@ -19,7 +19,6 @@ import ipaddress
 from dataclasses import dataclass
 
 from dnsd.controller import Controller
-from dnsd.duration import parse_duration
 from dnsd.plugins.loadbalance import weights as weightfile
 from dnsd.plugins.loadbalance.handler import Loadbalance
 from dnsd.plugins.loadbalance.policy import Subnet
@@ -53,7 +52,12 @@ def parse(c: Controller) -> LoadbalanceOptions:
                 case "reload":
                     if policy != WEIGHTED:
                         c.err("reload is only valid with the weighted policy")
-                    reload = _reload(c, c.remaining_args())
+                    reload = c.duration_arg(
+                        c.remaining_args(),
+                        missing="reload duration value is missing",
+                        extra="unexpected argument '{arg}' after the reload duration",
+                        invalid="invalid reload duration '{arg}'",
+                    )
                 case "prefer":
                     subnets.extend(_subnet(c, arg) for arg in _args(c))
                 case _:
@@ -79,20 +83,6 @@ def _policy(c: Controller, args: list[str]) -> tuple[str, str]:
     except weightfile.WeightFileError as exc:
         c.err(str(exc))
     return WEIGHTED, path
-
-
-def _reload(c: Controller, args: list[str]) -> float:
-    if not args:
-        c.err("reload duration value is missing")
-    if len(args) > 1:
-        c.err(f"unexpected argument '{args[1]}' after the reload duration")
-    try:
-        value = parse_duration(args[0])
-    except ValueError:
-        c.err(f"invalid reload duration '{args[0]}'")
-    if value < 0:
-        c.err(f"invalid reload duration '{args[0]}'")
-    return value
 
 
 def _args(c: Controller) -> list[str]:

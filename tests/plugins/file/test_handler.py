@@ -16,19 +16,14 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
-from dnslib import RR, A, DNSLabel
 
 from dnsd.fall import Fallthrough
 from dnsd.plugins.file.handler import File
 from dnsd.plugins.file.source import ZoneSource
 from dnsd.plugins.file.zone import Zone
 from dnsd.plugins.file.zonefile import read
-from dnsd.reply import Reply
-from dnsd.request import Request
-from dnsd.wire import parse_query
+from tests.handlers import PASSED, ask, lines
 from tests.plugins.file.zones import EXAMPLE_ORG, SERIAL, TOO_LONG
-
-PASSED = "10.9.9.9"  # what the next plugin answers
 
 
 def source(text: str, origin: str = "example.org.") -> ZoneSource:
@@ -53,27 +48,6 @@ def handler(variant: str) -> File:
     elif variant == "root":
         h.add(source("@ 60 IN SOA a.root. b.root. 1 1 1 1 1\ntld 60 IN NS ns.tld\n", "."))
     return h
-
-
-def request(qname: str, qtype: str, qclass: str = "IN") -> Request:
-    q = dns.message.make_query(qname, qtype, qclass)
-    return parse_query(q.to_wire(), Request).init("192.0.2.1", 5353, "udp", "::", "dns://:53")
-
-
-async def next_plugin(req: Request) -> Reply | None:
-    msg = req.reply()
-    msg.add_answer(RR(DNSLabel(list(req.labels)), 1, 1, 0, A(PASSED)))
-    return Reply(msg)
-
-
-def lines(section: Sequence[Any]) -> list[str]:
-    return sorted(line for rrset in section for line in rrset.to_text().splitlines())
-
-
-async def ask(h: File, qname: str, qtype: str, qclass: str = "IN") -> dns.message.Message:
-    reply = await h.serve(request(qname, qtype, qclass), next_plugin)
-    assert reply is not None
-    return dns.message.from_wire(bytes(reply.msg.pack()))
 
 
 @dataclass(frozen=True)

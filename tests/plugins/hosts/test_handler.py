@@ -14,17 +14,12 @@ from pathlib import Path
 import dns.flags
 import dns.message
 import pytest
-from dnslib import RR, A, DNSLabel
 
 from dnsd.fall import Fallthrough
 from dnsd.plugins.hosts.handler import Hosts
 from dnsd.plugins.hosts.setup import HostsOptions
 from dnsd.plugins.hosts.source import HostsSource
-from dnsd.reply import Reply
-from dnsd.request import Request
-from dnsd.wire import parse_query
-
-PASSED = "10.9.9.9"  # what the next plugin answers
+from tests.handlers import PASSED, lines, next_plugin, request
 
 FILE = """\
 # comment line
@@ -79,21 +74,6 @@ def handler(variant: str, folder: Path) -> Hosts:
     source = HostsSource(str(path), opts.zones, opts.inline, reverse=opts.reverse)
     assert source.check()
     return Hosts(opts, source)
-
-
-def request(qname: str, qtype: str, qclass: str = "IN") -> Request:
-    q = dns.message.make_query(qname, qtype, qclass)
-    return parse_query(q.to_wire(), Request).init("192.0.2.1", 5353, "udp", "::", "dns://:53")
-
-
-async def next_plugin(req: Request) -> Reply | None:
-    msg = req.reply()
-    msg.add_answer(RR(DNSLabel(list(req.labels)), 1, 1, 0, A(PASSED)))
-    return Reply(msg)
-
-
-def lines(section: Sequence[dns.rrset.RRset]) -> list[str]:
-    return sorted(line for rrset in section for line in rrset.to_text().splitlines())
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
-from dnslib import RR, A, DNSLabel
 
 from dnsd.fall import Fallthrough
 from dnsd.plugins.k8s_external.handler import K8sExternal
@@ -34,13 +33,10 @@ from dnsd.plugins.kubernetes.objects import (
 from dnsd.plugins.kubernetes.selector import parse_selector
 from dnsd.plugins.kubernetes.setup import KubernetesOptions
 from dnsd.plugins.kubernetes.store import Store
-from dnsd.reply import Reply
-from dnsd.request import Request
-from dnsd.wire import parse_query
+from tests.handlers import PASSED, ask, lines
 from tests.plugins.kubernetes.test_objects import ep, eps, ns, svc
 
 SERIAL = 1700000000
-PASSED = "10.9.9.9"  # what the next plugin answers
 
 NAMESPACES = [ns("default", team="a"), ns("kube-system"), ns("secret", team="x")]
 SERVICES = [
@@ -150,27 +146,6 @@ def handler(variant: str) -> K8sExternal:
     h = K8sExternal(opts)
     h.bind(kubernetes(cluster(), **ropts))
     return h
-
-
-def request(qname: str, qtype: str, qclass: str = "IN") -> Request:
-    q = dns.message.make_query(qname, qtype, qclass)
-    return parse_query(q.to_wire(), Request).init("192.0.2.1", 5353, "udp", "::", "dns://:53")
-
-
-async def next_plugin(req: Request) -> Reply | None:
-    msg = req.reply()
-    msg.add_answer(RR(DNSLabel(list(req.labels)), 1, 1, 0, A(PASSED)))
-    return Reply(msg)
-
-
-def lines(section: Sequence[Any]) -> list[str]:
-    return sorted(line for rrset in section for line in rrset.to_text().splitlines())
-
-
-async def ask(h: K8sExternal, qname: str, qtype: str, qclass: str = "IN") -> dns.message.Message:
-    reply = await h.serve(request(qname, qtype, qclass), next_plugin)
-    assert reply is not None
-    return dns.message.from_wire(bytes(reply.msg.pack()))
 
 
 def soa_line(zone: str = "example.com.", apex: str = "dns", ttl: int = 5) -> str:
