@@ -10,6 +10,7 @@ otherwise is sent authoritatively with the SOA in the authority section.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from dnslib import RR
@@ -23,8 +24,8 @@ from dnsd.upstream import lookup
 NOERROR, SERVFAIL, NXDOMAIN = 0, 2, 3
 
 
-class Answer(Protocol):
-    """What a zone plugin computed for one question."""
+class Sections(Protocol):
+    """What a zone plugin computed for one question (kubernetes has its own :class:`Answer`)."""
 
     @property
     def rcode(self) -> int: ...
@@ -36,10 +37,29 @@ class Answer(Protocol):
     def extra(self) -> Sequence[RR]: ...
 
 
+#: (name, qtype, into the additional section): a lookup left to the server's own chain.
+Lookup = tuple[str, int, bool]
+
+
+@dataclass(slots=True)
+class Answer:
+    """What a lookup found; the sections as they go into the reply."""
+
+    rcode: int
+    answer: list[RR] = field(default_factory=list)
+    #: The SOA on negative answers; the NS records of a referral.
+    authority: list[RR] = field(default_factory=list)
+    extra: list[RR] = field(default_factory=list)
+    #: Names the server resolves through its chain (out-of-zone CNAME targets...).
+    lookups: list[Lookup] = field(default_factory=list)
+    #: A referral to a zone cut: sent as is, not authoritative.
+    referral: bool = False
+
+
 async def reply(
     req: Request,
     next: Next,
-    answer: Answer,
+    answer: Sections,
     *,
     fallthrough: Fallthrough,
     synced: Callable[[], bool],

@@ -30,11 +30,12 @@ Negative answers carry the SOA with TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 sect
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from dnslib import CNAME, RR, DNSLabel
 
+from dnsd.authoritative import Answer
 from dnsd.encode import name_text
 from dnsd.plugins.file.zonefile import Name, Parsed
 
@@ -46,23 +47,6 @@ IN = 1
 #: CNAME and DNAME steps followed inside the zone (CoreDNS's maxChain).
 MAX_CHAIN = 8
 _WILD = b"*"
-
-#: (name, qtype, into the additional section): a lookup left to the server.
-Lookup = tuple[str, int, bool]
-
-
-@dataclass(slots=True)
-class Answer:
-    """What a lookup found; the sections as they go into the reply."""
-
-    rcode: int
-    answer: list[RR] = field(default_factory=list)
-    authority: list[RR] = field(default_factory=list)
-    extra: list[RR] = field(default_factory=list)
-    #: Out-of-zone CNAME targets the server resolves; their answers follow ``answer``.
-    lookups: list[Lookup] = field(default_factory=list)
-    #: A referral to a zone cut: not authoritative.
-    referral: bool = False
 
 
 class _Node:

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from dnslib import AAAA, CNAME, NS, PTR, RR, SOA, SRV, A, DNSLabel
 
+from dnsd.authoritative import Answer, Lookup
 from dnsd.plugins.k8s_external.setup import K8sExternalOptions
 from dnsd.plugins.k8s_external.source import NO_PORTS, Cluster, PortLike, ServiceLike, is_ip
 
@@ -51,23 +51,6 @@ NS1 = "ns1"
 
 #: (address or hostname, family 4/6 or 0 for a hostname, port, SRV target relative to the zone)
 Item = tuple[str, int, int, str]
-#: (name, qtype, into the additional section)
-Lookup = tuple[str, int, bool]
-
-
-@dataclass(slots=True)
-class Answer:
-    rcode: int
-    answer: list[RR] = field(default_factory=list)
-    #: The SOA on negative answers.
-    authority: list[RR] = field(default_factory=list)
-    extra: list[RR] = field(default_factory=list)
-    #: Names to look up through the server's chain, whose answers are appended.
-    lookups: list[Lookup] = field(default_factory=list)
-
-    @property
-    def soa(self) -> bool:
-        return bool(self.authority)
 
 
 def _label(text: str) -> DNSLabel:
