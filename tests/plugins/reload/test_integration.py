@@ -307,3 +307,18 @@ async def test_no_query_lost_while_the_file_changes_under_load(tmp_path: Path) -
             stop.set()
             await asyncio.gather(*tasks)
         assert sent == answered and answered > 100
+
+
+async def test_a_deleted_corefile_keeps_the_config_until_it_returns(tmp_path: Path) -> None:
+    """A missing file is a swap in progress, not a broken config: nothing fails, nothing stops."""
+    path = tmp_path / "Corefile"
+    path.write_text(A)
+    async with serve_corefile("", conf=str(path)) as srv:
+        before, instance, w = failed_total(), srv.runtime.instance, watcher(srv)
+        checks = w.checks
+        path.unlink()
+        await wait_for(lambda: w.checks > checks, timeout=3.0)
+        assert srv.runtime.instance is instance and failed_total() == before
+        assert (await srv.query("a.example.org", "A")).rcode() == dns.rcode.NOERROR
+        path.write_text(B)
+        await wait_serving(srv, True)
