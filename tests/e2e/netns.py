@@ -135,8 +135,10 @@ class Conversation:
             stderr=self.stderr, start_new_session=True,
         )  # fmt: skip
         self.lines: queue.Queue[bytes] = queue.Queue()
+        self.received = 0
         assert self.proc.stdout is not None
-        threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
+        self.reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        self.reader.start()
 
     def _read(self, stream: IO[bytes]) -> None:
         for line in stream:
@@ -151,6 +153,8 @@ class Conversation:
             pytest.fail(f"driver said nothing for {timeout}s\n{self.diagnostics()}")
         if not line:
             pytest.fail(f"driver exited ({self.proc.poll()})\n{self.diagnostics()}")
+        self.received += 1  # kept with the logs, for a failure
+        (self.workdir / f"driver-{self.received}.json").write_bytes(line)
         return json.loads(line)  # type: ignore[no-any-return]
 
     def send(self, command: str) -> None:
@@ -175,4 +179,7 @@ class Conversation:
             return None
         finally:
             kill_group(self.proc)
+            self.reader.join(5)  # it ends at the pipe's end of file
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
             self.stderr.close()

@@ -34,6 +34,33 @@ SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DNSD = "127.0.0.1"
 QUERY_TIMEOUT = 1.0
 
+# kubeadm's Corefile (cmd/kubeadm/app/phases/addons/dns/manifests.go, DNSDomain cluster.local),
+# byte for byte.
+KUBEADM_COREFILE = """.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30 {
+       disable success cluster.local
+       disable denial cluster.local
+    }
+    loop
+    reload
+    loadbalance
+}
+"""
+
 # kubeadm's probes (8080 /health, 8181 /ready) and `prometheus :9153`, on the netns's loopback.
 READY, HEALTH, METRICS = (
     "http://127.0.0.1:8181/ready",

@@ -23,38 +23,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.netns import gone, network_namespace, run_driver
 from tests.e2e.netns import logs as read_logs
+from tests.e2e.pod import KUBEADM_COREFILE
 
 pytestmark = pytest.mark.slow
 
 DRIVER = Path(__file__).with_name("kubeadm_driver.py")
 DRIVER_TIMEOUT = 60
 
-# kubeadm's Corefile (cmd/kubeadm/app/phases/addons/dns/manifests.go, DNSDomain cluster.local),
-# byte for byte.
-KUBEADM_COREFILE = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-"""
 # The ConfigMap update: a lower TTL, because `cache 30` caps the TTL of every reply it passes
 # at 30 (CoreDNS does too, also in zones whose caching is disabled): `ttl 31` would not show.
 TTL_BEFORE, TTL_AFTER = 30, 10
