@@ -4,7 +4,7 @@
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
-APT_PKGS := dig:bind9-dnsutils kdig:knot-dnsutils knotd:knot ip:iproute2 openssl:openssl
+APT_PKGS := dig:bind9-dnsutils kdig:knot-dnsutils knotd:knot ip:iproute2 openssl:openssl musl-gcc:musl-tools
 
 .PHONY: run test deps system-deps check lint type unit bench
 

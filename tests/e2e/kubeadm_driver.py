@@ -30,29 +30,36 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import ssl
 import subprocess
 import sys
 import time
 import traceback
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import dns.exception
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.pod import (  # noqa: E402
+    HEALTH,
+    METRICS,
+    READY,
+    SERVICE_ACCOUNT,
+    ConfigMapVolume,
+    Processes,
+    addresses,
+    answer_ttls,
+    dnsd_env,
+    http_get,
+    make_pki,
+    mount_run,
+    phase,
+    poll,
+    query,
+    write_service_account,
+)
 from tests.plugins.kubernetes.fakeapi import (  # noqa: E402
     FakeAPI,
     endpoint,
@@ -63,9 +70,7 @@ from tests.plugins.kubernetes.fakeapi import (  # noqa: E402
 )
 
 UPSTREAM_COREFILE = ".:53 {\n    bind 127.0.0.2\n    whoami\n}\n"
-SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-DNSD, UPSTREAM = "127.0.0.1", "127.0.0.2"
-QUERY_TIMEOUT = 1.0
+UPSTREAM = "127.0.0.2"
 
 # The queries made while the ConfigMap changes: (qname, qtype, proto, the A records expected).
 RELOAD_MIX = (
@@ -99,169 +104,7 @@ def populate(api: FakeAPI) -> None:
         api.add("Pod", make_pod("demo", f"db-{i}", f"10.244.1.{10 + i}"))
 
 
-# -- files: /run, the service account, certificates, the ConfigMap volume ------------------------
-
-
-def mount_run() -> dict[str, Any]:
-    """A tmpfs on /run, private to this mount namespace (ip netns exec made it a slave)."""
-    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True, timeout=10)
-    mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
-    run = [line for line in mountinfo if line.split()[4] == "/run"]
-    return {
-        "var_run": os.path.realpath("/var/run"),
-        "run_mount": run[-1] if run else "",
-        "run_entries": sorted(os.listdir("/run")),
-    }
-
-
-def _openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
-
-
-def make_pki(d: Path) -> None:
-    """ca.crt/ca.key and server.crt/server.key (for IP 127.0.0.1) signed by that CA."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl(d, "req", "-x509", *ec, "-days", "2", "-subj", "/CN=e2e-cluster-ca",
-             "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl(d, "req", *ec, "-subj", "/CN=kube-apiserver",
-             "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
-    _openssl(d, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
-             "-out", "server.crt")  # fmt: skip
-
-
-def write_service_account(ca: Path, token: str) -> None:
-    SERVICE_ACCOUNT.mkdir(parents=True)
-    (SERVICE_ACCOUNT / "token").write_text(token)
-    (SERVICE_ACCOUNT / "namespace").write_text("kube-system")
-    shutil.copy(ca, SERVICE_ACCOUNT / "ca.crt")
-
-
-class ConfigMapVolume:
-    """/etc/coredns as the kubelet keeps it: Corefile -> ..data/Corefile, ..data -> ..<stamp>,
-    updated by swapping the ..data symlink (AtomicWriter)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root, self.n = root, 0
-        root.mkdir()
-
-    @property
-    def corefile(self) -> Path:
-        return self.root / "Corefile"
-
-    def write(self, text: str) -> None:
-        self.n += 1
-        stamp = self.root / f"..2026_11_25_00_00_{self.n:02d}.000000001"
-        stamp.mkdir()
-        (stamp / "Corefile").write_text(text)
-        data = self.root / "..data"
-        old = os.readlink(data) if data.is_symlink() else None
-        os.symlink(stamp.name, self.root / "..data_tmp")
-        os.rename(self.root / "..data_tmp", data)
-        if not self.corefile.is_symlink():
-            os.symlink("..data/Corefile", self.corefile)
-        if old is not None:
-            shutil.rmtree(self.root / old)
-
-
-# -- processes, HTTP and DNS ---------------------------------------------------------------------
-
-
-class Processes:
-    """The processes this driver started; :meth:`stop_all` kills them by PID, nothing else."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, corefile: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with open(self.workdir / f"{name}.log", "wb") as log:  # the child keeps its own fd
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "dnsd", "-conf", str(corefile)],
-                cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.procs[name] = proc
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
-
-
-def http_get(url: str) -> tuple[int, str]:
-    """(status, body); (0, error) when nothing answered."""
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as resp:
-            return resp.status, resp.read().decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-    except OSError as exc:
-        return 0, repr(exc)
-
-
-def poll(check: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    """``check()`` until truthy (returned) or ``timeout`` seconds passed (its last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-def query(qname: str, qtype: str, proto: str, server: str = DNSD) -> dict[str, Any]:
-    """One query; the reply as zone-file text per section, or the error."""
-    q = dns.message.make_query(qname, qtype)
-    try:
-        if proto == "tcp":
-            r = dns.query.tcp(q, server, port=53, timeout=QUERY_TIMEOUT)
-        else:
-            r = dns.query.udp(q, server, port=53, timeout=QUERY_TIMEOUT, raise_on_truncation=True)
-    except (dns.exception.DNSException, OSError) as exc:
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-    def lines(section: list[Any]) -> list[str]:
-        return [line for rrset in section for line in rrset.to_text().splitlines()]
-
-    return {
-        "rcode": dns.rcode.to_text(r.rcode()),
-        "flags": dns.flags.to_text(r.flags),
-        "answer": lines(r.answer),
-        "authority": lines(r.authority),
-        "additional": lines(r.additional),
-    }
-
-
-@contextmanager
-def phase(result: dict[str, Any], name: str) -> Iterator[dict[str, Any]]:
-    """Record a phase's observations under ``name`` and how long it took."""
-    started = time.monotonic()
-    out: dict[str, Any] = {}
-    result[name] = out
-    try:
-        yield out
-    finally:
-        out["seconds"] = round(time.monotonic() - started, 3)
-
-
-def addresses(got: dict[str, Any]) -> list[str]:
-    return sorted(line.split()[-1] for line in got.get("answer", ()) if line.split()[3] == "A")
-
-
-def answer_ttls(got: dict[str, Any]) -> set[int]:
-    return {int(line.split()[1]) for line in got.get("answer", ())}
-
-
 # -- the run -------------------------------------------------------------------------------------
-
-READY, HEALTH, METRICS = (
-    "http://127.0.0.1:8181/ready",
-    "http://127.0.0.1:8080/health",
-    "http://127.0.0.1:9153/metrics",
-)
 
 
 class Driver:
@@ -286,8 +129,7 @@ class Driver:
             self.api.start()
             populate(self.api)
             out["api_url"] = self.api.url
-            env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+            env = dnsd_env()
             upstream_conf = self.workdir / "upstream.Corefile"
             upstream_conf.write_text(UPSTREAM_COREFILE)
             self.procs.start("upstream", upstream_conf, env)

@@ -14,13 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import shutil
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,38 +21,15 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.netns import gone, network_namespace, run_driver
+from tests.e2e.netns import logs as read_logs
+from tests.e2e.pod import KUBEADM_COREFILE
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("kubeadm_driver.py")
 DRIVER_TIMEOUT = 60
 
-# kubeadm's Corefile (cmd/kubeadm/app/phases/addons/dns/manifests.go, DNSDomain cluster.local),
-# byte for byte.
-KUBEADM_COREFILE = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-"""
 # The ConfigMap update: a lower TTL, because `cache 30` caps the TTL of every reply it passes
 # at 30 (CoreDNS does too, also in zones whose caching is disabled): `ttl 31` would not show.
 TTL_BEFORE, TTL_AFTER = 30, 10
@@ -162,37 +132,8 @@ CASES = [
 # -- the namespace and the driver ----------------------------------------------------------------
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
-
-
-@contextmanager
-def network_namespace() -> Iterator[str]:
-    """A fresh netns with lo up and /etc/netns/NS/resolv.conf naming 127.0.0.2; both removed."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root for ip netns")
-    name = f"dnsd-kubeadm-{secrets.token_hex(4)}"
-    try:
-        added = _ip("netns", "add", name)
-    except FileNotFoundError:
-        pytest.skip("ip (iproute2) is not installed")
-    if added.returncode != 0:
-        pytest.skip(f"ip netns add failed: {added.stderr.strip()}")
-    etc = Path("/etc/netns") / name
-    try:
-        up = _ip("-n", name, "link", "set", "lo", "up")
-        assert up.returncode == 0, up.stderr
-        etc.mkdir(parents=True)
-        (etc / "resolv.conf").write_text("nameserver 127.0.0.2\n")
-        yield name
-    finally:
-        shutil.rmtree(etc, ignore_errors=True)
-        _ip("netns", "delete", name)
-
-
 def drive(ns: str, workdir: Path) -> dict[str, Any]:
-    """Run the driver in ``ns``; its JSON. On timeout its whole process group (its own session:
-    the driver and the two dnsd it started, nothing else) is killed."""
+    """Run the driver in ``ns``; its JSON."""
     spec = {
         "corefile": KUBEADM_COREFILE,
         "reloaded": RELOADED,
@@ -202,30 +143,7 @@ def drive(ns: str, workdir: Path) -> dict[str, Any]:
         "cases": [asdict(c) for c in CASES],
     }
     (workdir / "input.json").write_text(json.dumps(spec))
-    argv = ["ip", "netns", "exec", ns, sys.executable, str(DRIVER), str(workdir)]
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-    try:
-        out, err = proc.communicate(timeout=DRIVER_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"driver timed out after {DRIVER_TIMEOUT}s\n{err.decode()}\n{_logs(workdir)}")
-    finally:
-        if proc.poll() is None:  # interrupted: leave nothing running in the namespace
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    lines = out.decode().strip().splitlines()
-    assert proc.returncode == 0 and lines, f"driver exit {proc.returncode}\n{err.decode()}"
-    (workdir / "result.json").write_text(lines[-1])  # kept with the logs, for a failure
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
-
-
-def _logs(workdir: Path) -> str:
-    return "\n".join(
-        f"--- {p.name}\n{p.read_text(errors='replace')}" for p in sorted(workdir.glob("*.log"))
-    )
+    return run_driver(ns, DRIVER, workdir, DRIVER_TIMEOUT)
 
 
 def _host_run() -> list[str]:
@@ -281,14 +199,13 @@ def sample(text: str, name: str, **labels: str) -> float:
 def test_kubeadm_corefile_in_a_network_namespace(tmp_path: Path) -> None:
     assert RELOADED != KUBEADM_COREFILE
     host_run = _host_run()
-    with network_namespace() as ns:
+    with network_namespace("dnsd-kubeadm", "nameserver 127.0.0.2\n") as ns:
         result = drive(ns, tmp_path)
-    assert not (Path("/etc/netns") / ns).exists()
-    assert ns not in _ip("netns", "list").stdout
+    assert gone(ns)
     # the tmpfs and the service account stayed in the driver's mount namespace
     assert _host_run() == host_run
     assert not os.path.exists("/run/secrets/kubernetes.io")
-    logs = _logs(tmp_path)
+    logs = read_logs(tmp_path)
     assert result["error"] is None, f"{result['error']}\n{logs}"
 
     start = result["startup"]
