@@ -51,7 +51,7 @@ class Runtime:
 
     async def _start(self, instance: Instance) -> None:
         opened: dict[ListenAddr, Listener] = {}
-        started = 0
+        first = self.instance is None
         try:
             for addr in instance.routes:
                 if addr not in self.listeners:
@@ -59,14 +59,20 @@ class Runtime:
                     await listener.open()
                     opened[addr] = listener
             await self.http.prepare(instance.http)
+            if first:
+                # Nothing serves yet: /health and /ready answer while start-up hooks wait
+                # (kubernetes waits up to 5 s for its first sync): 200, and 503 "kubernetes".
+                await self.http.commit(instance.http)
             instance.runtime = self
             for hook in instance.startup:
-                started += 1
                 await hook()
         except Exception as exc:
             for listener in opened.values():
                 await listener.close()
-            await self.http.abort()
+            if first:
+                await self.http.close()
+            else:
+                await self.http.abort()
             await _run_hooks(instance.shutdown, "shutdown")
             raise StartError(_describe(exc)) from exc
         # Commit: from here on nothing can fail the start.

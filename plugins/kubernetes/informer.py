@@ -209,8 +209,8 @@ class Informer:
         self._last_error = f"{what} {self.resource.path}: {_describe(exc)}"
         delay = self.backoff.next()
         expected = isinstance(exc, ApiError | BadResponse | HTTPError | OSError)
-        if expected:
-            log.warning("%s; retrying in %.1fs", self._last_error, delay)
+        if expected:  # CoreDNS's client-go logs these as errors too ("Failed to watch ...")
+            log.error("Failed to watch: %s; retrying in %.1fs", self._last_error, delay)
         else:  # a bug: keep going, but show where
             log.error("%s; retrying in %.1fs", self._last_error, delay, exc_info=exc)
         self._stop.wait(delay)

@@ -258,11 +258,6 @@ def test_wrong_ca_fails_to_sync_with_a_clear_log_line(kind: Kind) -> None:
     assert "Traceback" not in (kind.workdir / "bad-ca.log").read_text(), _explain(kind, "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dnsd logs a failed API list as [WARNING]; CoreDNS logs '[ERROR] plugin/kubernetes: "
-    "Failed to watch: failed to list ...' (STYLE.md: a log line [ERROR] plugin/<name>)",
-)
 def test_wrong_ca_is_logged_as_an_error(kind: Kind) -> None:
     lines = [line for line in _bad_ca_log(kind) if "certificate verify failed" in line]
     assert lines and all(line.startswith("[ERROR] plugin/kubernetes: ") for line in lines), lines
@@ -287,12 +282,6 @@ def test_ready_turns_200_when_the_held_lists_are_answered(kind: Kind) -> None:
     assert start["dnsd_exit_code"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="while kubernetes waits for its first sync (up to startup_timeout, 5 s) dnsd's HTTP "
-    "ports are bound with no routes: /health and /ready answer 404; CoreDNS starts health and "
-    "ready before kubernetes blocks: /health 200, /ready 503",
-)
 def test_health_200_and_ready_503_while_the_first_lists_are_held(kind: Kind) -> None:
     start = kind.started["startup"]
     samples = start["held_samples"]
