@@ -35,8 +35,8 @@ system-deps:
 check: lint type unit
 
 lint:
-	$(BIN)/ruff check dnsd plugins tests bench
-	$(BIN)/ruff format --check dnsd plugins tests bench
+	$(BIN)/ruff check dnsd plugins tests bench containers
+	$(BIN)/ruff format --check dnsd plugins tests bench containers
 
 type:
 	$(BIN)/mypy --strict -p dnsd
