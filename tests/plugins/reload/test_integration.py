@@ -231,7 +231,8 @@ async def test_version_info_and_running_log_line(
             assert new != digest
             assert REGISTRY.get_sample_value(sample, {"hash": "sha512", "value": new}) == 1
             assert REGISTRY.get_sample_value(sample, {"hash": "sha512", "value": digest}) is None
-            assert "Reloading complete" in caplog.messages
+            # Logged once the old config's shutdown hooks are done, after the new one serves.
+            await wait_for(lambda: "Reloading complete" in caplog.messages)
 
 
 async def test_removing_reload_stops_watching(tmp_path: Path) -> None:
