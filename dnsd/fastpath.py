@@ -11,10 +11,16 @@ query with two slices and a join: no parse, no routing, no task, no chain.
 A memo is only kept when every plugin that ran before the answering one is
 *memo-safe* (``memo_safe = True`` on its handler): its effect on a query
 depends on nothing but the query's bytes, and whatever it does per query is a
-reply observer (``req.on_reply``), replayed on every memo hit. *log*,
-*prometheus*, *errors*, *bufsize* and *any* are; plugins that look at the
-client's address or shuffle (acl, loadbalance, whoami) are not, so a block with
-them in front of the cache keeps using the chain.
+reply observer (``req.on_reply``), replayed on every memo hit, a memo hook
+(``req.on_memo_hit``), called on every hit (*cache*'s miss count), or a memo
+transform (``req.transform_memo``), applied to every copy (*loadbalance*'s
+round_robin shuffles each copy). *log*, *prometheus*, *errors*, *bufsize*, *any*
+and *loadbalance* round_robin are; plugins that look at the client's address
+(acl, ``loadbalance`` with ``prefer``, whoami) are not, so a block with them in
+front keeps using the chain. A plugin in front that answers with a new Reply
+object drops the memo check unless it hands it on: *cache* hands it on only when
+it did not store the reply (a zone where caching is disabled), so a stored
+answer is served by the cache with its TTL counting down.
 
 Memos live in one listener's :class:`~dnsd.server.Dispatcher`, so a reload
 starts with none. The table is bounded: when full it is emptied (every memo
@@ -36,7 +42,7 @@ LIMIT = 10_000
 class Memo:
     """One remembered reply: its bytes after the ID and what to do on a hit."""
 
-    __slots__ = ("tail", "check", "observers", "zone", "plugin")
+    __slots__ = ("tail", "check", "observers", "transforms", "hooks", "zone", "plugin")
 
     def __init__(
         self,
@@ -45,10 +51,14 @@ class Memo:
         observers: Sequence[Callable[..., Any]],
         zone: str,
         plugin: str,
+        transforms: Sequence[Callable[[bytes], bytes | None]] = (),
+        hooks: Sequence[Callable[[], None]] = (),
     ) -> None:
         self.tail = tail
         self.check = check
         self.observers = tuple(observers)
+        self.transforms = tuple(transforms)
+        self.hooks = tuple(hooks)
         self.zone = zone
         self.plugin = plugin
 

@@ -17,6 +17,8 @@ from dnsd.wire import Query, type_name
 
 #: Called once the reply's bytes are known (None when nothing is sent).
 ReplyObserver = Callable[["Request", "bytes | None", "str | None"], None]
+#: Rewrites a remembered reply's bytes on every memo hit (loadbalance's shuffle); None: cannot.
+MemoTransform = Callable[[bytes], "bytes | None"]
 
 _RD = 0x0100
 _CD = 0x0010
@@ -35,6 +37,8 @@ class Request(Query):
         "meta",
         "start",
         "_observers",
+        "_memo_transforms",
+        "_memo_hooks",
         "_msg",
         "dispatcher",
     )
@@ -48,6 +52,8 @@ class Request(Query):
     meta: dict[str, Any]
     start: float
     _observers: list[ReplyObserver] | None
+    _memo_transforms: list[MemoTransform] | None
+    _memo_hooks: list[Callable[[], None]] | None
     _msg: DNSRecord | None
     #: The listener's dispatcher (for :mod:`dnsd.upstream` lookups); None outside a server.
     dispatcher: Any
@@ -65,6 +71,8 @@ class Request(Query):
         self.meta = {}
         self.start = time.perf_counter()
         self._observers = None
+        self._memo_transforms = None
+        self._memo_hooks = None
         self._msg = None
         self.dispatcher = None
         return self
@@ -100,6 +108,29 @@ class Request(Query):
     def observers(self) -> list[ReplyObserver]:
         """The reply observers registered so far."""
         return list(self._observers or ())
+
+    def transform_memo(self, transform: MemoTransform) -> None:
+        """When this reply is remembered (:mod:`dnsd.fastpath`), pass every later copy of it
+        through ``transform(wire) -> wire`` (None: the copy cannot be made, use the chain)."""
+        if self._memo_transforms is None:
+            self._memo_transforms = [transform]
+        else:
+            self._memo_transforms.append(transform)
+
+    def on_memo_hit(self, hook: Callable[[], None]) -> None:
+        """When this reply is remembered, call ``hook()`` on every later copy (counting)."""
+        if self._memo_hooks is None:
+            self._memo_hooks = [hook]
+        else:
+            self._memo_hooks.append(hook)
+
+    def memo_transforms(self) -> list[MemoTransform]:
+        """The transforms registered with :meth:`transform_memo`."""
+        return list(self._memo_transforms or ())
+
+    def memo_hooks(self) -> list[Callable[[], None]]:
+        """The hooks registered with :meth:`on_memo_hit`."""
+        return list(self._memo_hooks or ())
 
     def replied(self, wire: bytes | None, plugin: str | None) -> None:
         """Run the observers: the server calls this once per query."""

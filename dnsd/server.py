@@ -173,14 +173,20 @@ class Dispatcher:
             send(wire)
 
     def _memo_hit(self, memo: Memo, data: bytes, client: str, port: int, send: Send) -> bool:
+        wire: bytes | None = data[:2] + memo.tail
         try:
             if not memo.check():
                 return False
+            for transform in memo.transforms:
+                wire = transform(wire) if wire is not None else None
         except Exception as exc:  # a plugin bug: forget the memo, let the chain answer
-            log.error("memo check of plugin/%s failed: %r", memo.plugin, exc)
+            log.error("memo of plugin/%s failed: %r", memo.plugin, exc)
             return False
-        wire = data[:2] + memo.tail
+        if wire is None:
+            return False  # this copy cannot be made from bytes: the chain answers
         send(wire)
+        for hook in memo.hooks:
+            hook()
         if memo.observers:
             req = parse_query(data, Request).init(client, port, "udp", self.local, self.label)
             req.zone = memo.zone
@@ -198,7 +204,21 @@ class Dispatcher:
             memos.clear()
         check = reply.memo
         assert check is not None and reply.plugin is not None
-        memos[key] = Memo(wire[2:], check, req.observers(), req.zone, reply.plugin)
+        transforms = req.memo_transforms()
+        copy: bytes | None = wire
+        for transform in transforms:  # one trial: a copy that needs the chain is not kept
+            copy = transform(copy) if copy is not None else None
+        if copy is None:
+            return
+        memos[key] = Memo(
+            wire[2:],
+            check,
+            req.observers(),
+            req.zone,
+            reply.plugin,
+            transforms,
+            req.memo_hooks(),
+        )
 
     async def answer(
         self, req: Request, zone: str, block: Block, memo_key: bytes | None = None

@@ -80,6 +80,8 @@ class Cache:
     """The cache of one server block."""
 
     name = NAME
+    #: Its hits offer memos; a reply it passes on keeps its memo only when it was not stored.
+    memo_safe = True
 
     def __init__(self, opts: CacheOptions) -> None:
         self.opts = opts
@@ -114,9 +116,9 @@ class Cache:
                     if self._prefetch:
                         self._prefetch_check(entry, req, next, now, counters)
                     ttl = entry.ttl if self._keepttl else entry.ttl - int(age)
-                    reply = Reply(wire=entry.render(req, ttl))
-                    reply.memo = self._memo_check(entry, counters, now, age)
-                    return reply
+                    hit = Reply(wire=entry.render(req, ttl))
+                    hit.memo = self._memo_check(entry, counters, now, age)
+                    return hit
                 if int(age) - entry.ttl < self._stale:
                     return await self._serve_stale(entry, req, next, now)
             else:
@@ -126,7 +128,14 @@ class Cache:
         counters = self._counters.get(req.server) or self._new_counters(req.server)
         counters.misses += 1
         epoch = self._epoch
-        return self._handle(req, await next(req), epoch, counters, None)[0]
+        answered = await next(req)
+        reply, _, stored = self._handle(req, answered, epoch, counters, None)
+        if not stored and reply is not None and answered is not None and answered.memo:
+            # Not kept here (a zone with caching disabled): the answerer's memo holds, and
+            # every memo hit goes past this cache again as a miss.
+            reply.memo = answered.memo
+            req.on_memo_hit(counters.memo_miss)
+        return reply
 
     def _memo_check(
         self, entry: Entry, counters: metrics.Counters, now: float, age: float
@@ -242,27 +251,27 @@ class Cache:
         epoch: int,
         counters: metrics.Counters,
         refresh: Entry | None,
-    ) -> tuple[Reply | None, bytes | None]:
+    ) -> tuple[Reply | None, bytes | None, bool]:
         """Store ``reply`` when CoreDNS would; (the reply for the client, the reply's bytes
-        when it refreshes ``refresh``)."""
+        when it refreshes ``refresh``, whether it was stored)."""
         if reply is None or reply.drop:
-            return reply, None
+            return reply, None, False
         wire = reply.wire
         if wire is None:
             try:
                 wire = bytes(reply.msg.pack())
             except Exception:
-                return reply, None  # the server's own encoding reports it
+                return reply, None, False  # the server's own encoding reports it
             reply = Reply(wire=wire, plugin=reply.plugin)
         shape = inspect(wire, req.question[:-4].lower(), req.qtype, sigs=req.do)
         if shape is None:
-            return reply, None
+            return reply, None, False
         kind = classify(shape, req.qtype)
         duration = self._duration(shape, kind)
         matches = _matches(shape, req)
         refreshed = matches and kind in _REFRESHING and not shape.flags & FLAG_TC
         if refresh is not None and not refreshed:
-            return None, None  # a failed refresh leaves the entry as it was
+            return None, None, False  # a failed refresh leaves the entry as it was
         stored = False
         if cacheable(shape, kind, req.qtype) and duration > 0:
             if matches:
@@ -272,9 +281,9 @@ class Cache:
         if refresh is not None and not stored:
             self.store.remove(refresh)  # answered, with nothing to keep: stop serving it stale
         if kind in (META, UPDATE):
-            return Reply(wire=_clear_ad(wire, req), plugin=reply.plugin), None
+            return Reply(wire=_clear_ad(wire, req), plugin=reply.plugin), None, stored
         wire = _with_ttl(wire, shape, int(duration))
-        return Reply(wire=_clear_ad(wire, req), plugin=reply.plugin), wire
+        return Reply(wire=_clear_ad(wire, req), plugin=reply.plugin), wire, stored
 
     def _duration(self, shape: Shape, kind: str) -> float:
         """CoreDNS's cache duration: the reply's TTL clamped to the class's bounds."""

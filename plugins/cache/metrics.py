@@ -37,6 +37,10 @@ class Counters:
         self.stale = 0
         self.evictions = [0, 0]
 
+    def memo_miss(self) -> None:
+        """A memo hook (dnsd.fastpath): a remembered reply went past the cache again."""
+        self.misses += 1
+
 
 class Sized(Protocol):
     """A running cache, as the entries gauge sees it."""

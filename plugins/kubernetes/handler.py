@@ -100,15 +100,33 @@ class Kubernetes:
     async def serve(self, req: Request, next: Next) -> Reply | None:
         if req.qclass != 1:
             return await next(req)
+        generation = self.store.generation  # before reading: a change meanwhile ends the memo
         answer = records.resolve(self.store, self.ropts, req.labels, req.qtype)
         if answer is None:
             return await next(req)
         if req.qtype in (AXFR, IXFR):
             return Reply(req.reply(rcode=REFUSED))  # zone transfers are the transfer plugin's
-        lookups = [(answer.cname_target, req.qtype, False)] if answer.cname_target else []
-        return await authoritative.reply(
-            req, next, answer, fallthrough=self.opts.fallthrough, synced=self.ready, lookups=lookups
+        if answer.cname_target:  # an ExternalName: part of the answer comes from elsewhere
+            lookups = [(answer.cname_target, req.qtype, False)]
+            return await authoritative.reply(
+                req,
+                next,
+                answer,
+                fallthrough=self.opts.fallthrough,
+                synced=self.ready,
+                lookups=lookups,
+            )
+        reply = await authoritative.reply(
+            req, next, answer, fallthrough=self.opts.fallthrough, synced=self.ready
         )
+        if reply is not None and reply.plugin is None and reply.rcode != authoritative.SERVFAIL:
+            # Our own answer, from synced data: the same bytes are right until the data change.
+            reply.memo = self._memo_check(generation)
+        return reply
+
+    def _memo_check(self, generation: int) -> Callable[[], bool]:
+        store = self.store
+        return lambda: store.generation == generation
 
 
 def register(c: Controller, opts: KubernetesOptions) -> None:

@@ -24,7 +24,7 @@ NS/SOA/DS/NSEC records, which CoreDNS's grouping leaves in their order anyway.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dnslib import RR
 
@@ -68,6 +68,10 @@ class Loadbalance:
         self.weights = weights
         self.subnets = tuple(subnets)
         self.rng = rng or random.Random()
+        #: round_robin without ``prefer`` depends on nothing but the reply: its shuffle can be
+        #: replayed on remembered replies. Weights and client subnets keep hits on the chain.
+        self.memo_safe = weights is None and not self.subnets
+        self._copiers: dict[int, Callable[[bytes], bytes | None]] = {}
 
     async def serve(self, req: Request, next: Next) -> Reply | None:
         reply = await next(req)
@@ -76,24 +80,56 @@ class Loadbalance:
         qtype = req.qtype
         if qtype == TYPE_AXFR or qtype == TYPE_IXFR:
             return reply
+        memo = reply.memo
         wire = reply.wire
         if wire is None:
             self._reorder_msg(reply, qtype)
-            return reply
+            out = reply
+        else:
+            new = self._balance_wire(wire, qtype)
+            if new is wire:
+                out = reply
+            elif new is not None:
+                out = Reply(wire=new, plugin=reply.plugin)
+            else:
+                out = self._reorder_parsed(reply, wire, qtype)
+        if memo is not None and self.memo_safe:
+            # Remembered replies are shuffled again on every copy (dnsd.fastpath).
+            out.memo = memo
+            req.transform_memo(self._copier(qtype))
+        return out
+
+    def _copier(self, qtype: int) -> Callable[[bytes], bytes | None]:
+        copier = self._copiers.get(qtype)
+        if copier is None:
+            copier = self._copiers[qtype] = lambda wire: self._balance_wire(wire, qtype)
+        return copier
+
+    def _balance_wire(self, wire: bytes, qtype: int) -> bytes | None:
+        """``wire`` reordered: the same object when nothing moves, None when only a parse
+        of the message can do it (compression pointers into moving records)."""
         if len(wire) < 12:
-            return reply
+            return wire
         answer = qtype in ANSWER_TYPES and ((wire[6] << 8) | wire[7]) > 1
         extra = ((wire[10] << 8) | wire[11]) > 1
         if not answer and not extra:
-            return reply
+            return wire
         if answer and not extra and self.weights is None and not self.subnets:
             try:
                 shuffled = wireform.shuffle_rrset(wire, self.rng)
             except (ValueError, IndexError):
                 shuffled = None
             if shuffled is not None:
-                return Reply(wire=shuffled, plugin=reply.plugin)
-        return self._reorder_wire(reply, wire, qtype, answer)
+                return shuffled
+        try:
+            sections = wireform.scan(wire)
+        except (ValueError, IndexError):
+            return wire  # not ours to judge: the server deals with a malformed reply
+        an, _ns, ar = sections
+        owners = self.weights is not None and qtype in WEIGHTED_TYPES
+        order = self.order(wireform.recs(wire, an, owners), qtype) if answer else None
+        extras = self.order(wireform.recs(wire, ar, owners), qtype) if len(ar) > 1 else None
+        return wireform.reorder(wire, sections, order, extras)
 
     def order(self, recs: list[Rec], qtype: int) -> list[Rec]:
         """The new order of one section's records."""
@@ -110,28 +146,13 @@ class Loadbalance:
             out = prefer(out, self.subnets)
         return out
 
-    def _reorder_wire(self, reply: Reply, wire: bytes, qtype: int, do_answer: bool) -> Reply:
+    def _reorder_parsed(self, reply: Reply, wire: bytes, qtype: int) -> Reply:
+        """Compression makes slicing unsafe: reorder the parsed message."""
         try:
-            sections = wireform.scan(wire)
-        except (ValueError, IndexError):
-            return reply  # not ours to judge: the server deals with a malformed reply
-        an, _ns, ar = sections
-        owners = self.weights is not None and qtype in WEIGHTED_TYPES
-        answer = self.order(wireform.recs(wire, an, owners), qtype) if do_answer else None
-        extra = self.order(wireform.recs(wire, ar, owners), qtype) if len(ar) > 1 else None
-        new = wireform.reorder(wire, sections, answer, extra)
-        if new is wire:
-            return reply
-        if new is not None:
-            return Reply(wire=new, plugin=reply.plugin)
-        try:
-            msg = reply.msg  # compression makes slicing unsafe: reorder the parsed message
+            reply.msg  # noqa: B018 - parses the bytes; the message is reordered in place
         except PluginError:
             return reply
-        if answer is not None and len(msg.rr) == len(answer):
-            msg.rr = [msg.rr[rec.ref] for rec in answer]
-        if extra is not None and len(msg.ar) == len(extra):
-            msg.ar = [msg.ar[rec.ref] for rec in extra]
+        self._reorder_msg(reply, qtype)
         return reply
 
     def _reorder_msg(self, reply: Reply, qtype: int) -> None:

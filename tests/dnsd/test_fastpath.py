@@ -157,7 +157,8 @@ async def test_observers_in_front_see_every_memo_hit(caplog: pytest.LogCaptureFi
 
 
 async def test_no_memo_behind_a_plugin_that_is_not_memo_safe() -> None:
-    async with server("    loadbalance\n") as (srv, _backend, dispatcher):
+    front = "    loadbalance round_robin {\n        prefer 192.0.2.0/24\n    }\n"
+    async with server(front) as (srv, _backend, dispatcher):
         for _ in range(3):
             await ask(srv)
         assert dispatcher.memos == {}

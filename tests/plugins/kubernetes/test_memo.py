@@ -1,0 +1,108 @@
+"""Answer memos of the kubernetes plugin behind kubeadm's front (cache disabled for the cluster
+zone, loadbalance): repeated queries skip the chain, and a data change ends every memo at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import dns.message
+import dns.rcode
+import pytest
+
+from dnsd.plugins.cache.handler import Cache
+from dnsd.server import Dispatcher
+from dnsd.testing import TestServer, serve_corefile
+from tests.plugins.kubernetes.fakeapi import (
+    FakeAPI,
+    make_namespace,
+    make_service,
+    make_slice,
+)
+
+PODS = ["10.244.0.11", "10.244.0.12", "10.244.0.13", "10.244.0.14"]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeAPI]:
+    with FakeAPI(bookmark_interval=0.2) as fake:
+        fake.add("Namespace", make_namespace("demo"))
+        fake.add("Service", make_service("demo", "web", cluster_ip="10.96.0.20"))
+        fake.add("Service", make_service("demo", "db", cluster_ip="None"))
+        fake.add("EndpointSlice", make_slice("demo", "db", endpoints=PODS))
+        yield fake
+
+
+def corefile(url: str) -> str:
+    return (
+        ".:53 {\n    errors\n    prometheus 127.0.0.1:0\n"
+        f"    kubernetes cluster.local {{\n        endpoint {url}\n    }}\n"
+        "    cache 30 {\n        disable success cluster.local\n"
+        "        disable denial cluster.local\n    }\n    loadbalance\n}\n"
+    )
+
+
+def dispatcher(srv: TestServer) -> Dispatcher:
+    (listener,) = srv.runtime.listeners.values()
+    return listener.dispatcher
+
+
+def misses(srv: TestServer) -> int:
+    (cache,) = [h for b in srv.instance.blocks for h in b.handlers if isinstance(h, Cache)]
+    return cache._counters[dispatcher(srv).label].misses
+
+
+async def ask(srv: TestServer, name: str) -> dns.message.Message:
+    return await srv.query(name, "A")  # type: ignore[no-any-return]
+
+
+async def test_cluster_answers_are_remembered_and_counted(api: FakeAPI) -> None:
+    async with serve_corefile(corefile(api.url)) as srv:
+        for _ in range(2):
+            reply = await ask(srv, "web.demo.svc.cluster.local")
+        assert len(dispatcher(srv).memos) == 1
+        before = misses(srv)
+        for _ in range(5):
+            reply = await ask(srv, "web.demo.svc.cluster.local")
+            assert [r.address for r in reply.answer[0]] == ["10.96.0.20"]
+        assert misses(srv) == before + 5  # the cache sees every memo hit go past it
+
+
+async def test_headless_answers_are_shuffled_on_every_memo_hit(api: FakeAPI) -> None:
+    async with serve_corefile(corefile(api.url)) as srv:
+        name = "db.demo.svc.cluster.local"
+        await ask(srv, name)
+        await ask(srv, name)
+        assert len(dispatcher(srv).memos) == 1
+        firsts = set()
+        for _ in range(40):
+            reply = await ask(srv, name)
+            addresses = [r.address for r in reply.answer[0]]
+            assert sorted(addresses) == PODS
+            firsts.add(addresses[0])
+        assert len(firsts) > 1  # loadbalance's round_robin, replayed on the copies
+
+
+async def test_a_data_change_ends_the_memos_at_once(api: FakeAPI) -> None:
+    async with serve_corefile(corefile(api.url)) as srv:
+        name = "new.demo.svc.cluster.local"
+        for _ in range(3):
+            assert (await ask(srv, name)).rcode() == dns.rcode.NXDOMAIN
+        assert len(dispatcher(srv).memos) == 1
+        api.add("Service", make_service("demo", "new", cluster_ip="10.96.0.99"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while (reply := await ask(srv, name)).rcode() != dns.rcode.NOERROR:
+            assert loop.time() < deadline, "the NXDOMAIN memo outlived the change"
+            await asyncio.sleep(0.02)
+        assert [r.address for r in reply.answer[0]] == ["10.96.0.99"]
+
+
+async def test_no_memo_behind_prefer(api: FakeAPI) -> None:
+    text = corefile(api.url).replace(
+        "    loadbalance\n", "    loadbalance round_robin {\n        prefer 10.244.0.0/16\n    }\n"
+    )
+    async with serve_corefile(text) as srv:
+        for _ in range(3):
+            await ask(srv, "web.demo.svc.cluster.local")
+        assert dispatcher(srv).memos == {}
