@@ -1,12 +1,14 @@
 """Answer memos: a reply served again, before the chain, to the same query bytes.
 
-A plugin that answers from data it can vouch for (the cache) offers a *memo
-check* with its :class:`~dnsd.reply.Reply`: a callable that says whether the
-same bytes are still the right answer (and counts the hit as the plugin's own,
+A plugin that answers from data it can vouch for (the cache; kubernetes, until
+its store's generation moves) offers a *memo check* with its
+:class:`~dnsd.reply.Reply`: a callable that says whether the same bytes are
+still the right answer (and counts the hit as the plugin's own,
 so metrics and prefetch see it). The server keeps the encoded reply under the
 query's bytes after the ID (question, flags and EDNS, case included: any byte
-that could change an answer is in the key) and answers the next identical UDP
+that could change an answer is in the key) and answers the next identical
 query with two slices and a join: no parse, no routing, no task, no chain.
+UDP and TCP keep separate tables (a UDP reply may be truncated for its client).
 
 A memo is only kept when every plugin that ran before the answering one is
 *memo-safe* (``memo_safe = True`` on its handler): its effect on a query

@@ -78,8 +78,10 @@ class Dispatcher:
                 limits = block.limits
         self.limits = limits
         self.tasks: set[asyncio.Task[Any]] = set()
-        #: Replies served again to the same UDP query bytes (see :mod:`dnsd.fastpath`).
+        #: Replies served again to the same query bytes (see :mod:`dnsd.fastpath`), per
+        #: transport: a UDP reply may be truncated for its client, a TCP one never is.
         self.memos: dict[bytes, Memo] = {}
+        self.tcp_memos: dict[bytes, Memo] = {}
 
     # -- routing ---------------------------------------------------------------------------
     def route(self, name: str, qtype: int) -> tuple[str, Block] | None:
@@ -110,13 +112,14 @@ class Dispatcher:
     ) -> asyncio.Task[Any] | None:
         """Handle one message; answers at once when no chain is needed, else returns the task."""
         memo_key: bytes | None = None
-        if proto == "udp":
+        memos = self.memos if proto == "udp" else self.tcp_memos if proto == "tcp" else None
+        if memos is not None:
             memo_key = data[2:]
-            memo = self.memos.get(memo_key)
+            memo = memos.get(memo_key)
             if memo is not None:
-                if self._memo_hit(memo, data, client, port, send):
+                if self._memo_hit(memo, data, client, port, proto, send):
                     return None
-                del self.memos[memo_key]
+                del memos[memo_key]
         try:
             req = parse_query(data, Request)
         except BadQuery as exc:
@@ -172,7 +175,9 @@ class Dispatcher:
         if wire is not None:
             send(wire)
 
-    def _memo_hit(self, memo: Memo, data: bytes, client: str, port: int, send: Send) -> bool:
+    def _memo_hit(
+        self, memo: Memo, data: bytes, client: str, port: int, proto: str, send: Send
+    ) -> bool:
         wire: bytes | None = data[:2] + memo.tail
         try:
             if not memo.check():
@@ -188,7 +193,7 @@ class Dispatcher:
         for hook in memo.hooks:
             hook()
         if memo.observers:
-            req = parse_query(data, Request).init(client, port, "udp", self.local, self.label)
+            req = parse_query(data, Request).init(client, port, proto, self.local, self.label)
             req.zone = memo.zone
             for observer in memo.observers:
                 req.on_reply(observer)
@@ -199,7 +204,7 @@ class Dispatcher:
         return True
 
     def _remember(self, key: bytes, wire: bytes, reply: Reply, req: Request) -> None:
-        memos = self.memos
+        memos = self.memos if req.proto == "udp" else self.tcp_memos
         if len(memos) >= MEMO_LIMIT:
             memos.clear()
         check = reply.memo
@@ -225,7 +230,7 @@ class Dispatcher:
     ) -> bytes | None:
         """Run the block's chain and return the scrubbed reply (None: send nothing).
 
-        With ``memo_key`` (the UDP query's bytes after the ID) a reply that offers a
+        With ``memo_key`` (the query's bytes after the ID) a reply that offers a
         memo check is remembered for the next identical query.
         """
         req.zone = zone

@@ -164,11 +164,17 @@ async def test_no_memo_behind_a_plugin_that_is_not_memo_safe() -> None:
         assert dispatcher.memos == {}
 
 
-async def test_tcp_is_never_remembered() -> None:
-    async with server() as (srv, _backend, dispatcher):
+async def test_tcp_has_its_own_memos() -> None:
+    """A UDP reply may be truncated for its client; a TCP one never is: separate tables."""
+    async with server() as (srv, backend, dispatcher):
         for _ in range(3):
             await ask(srv, tcp=True)
-        assert dispatcher.memos == {}
+        assert len(dispatcher.tcp_memos) == 1 and dispatcher.memos == {}
+        calls = backend.calls
+        for _ in range(3):
+            reply = await ask(srv, tcp=True)
+            assert reply.answer[0].to_text() == "www.example.org. 300 IN A 192.0.2.1"
+        assert backend.calls == calls
 
 
 async def test_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
