@@ -111,8 +111,11 @@ class File:
                 msg.add_auth(rr)
             for rr in answer.extra:
                 msg.add_ar(rr)
-            return Reply(msg)
-        return await authoritative.reply(
+            referral = Reply(msg)
+            source = served.source
+            referral.memo = lambda: source.zone is zone
+            return referral
+        reply = await authoritative.reply(
             req,
             next,
             answer,
@@ -120,6 +123,11 @@ class File:
             synced=_synced,
             lookups=answer.lookups,
         )
+        if reply is not None and reply.plugin is None and not answer.lookups:
+            # Our own answer from this zone: the same bytes are right until a reload swaps it.
+            source = served.source
+            reply.memo = lambda: source.zone is zone
+        return reply
 
     def _match(self, qname: Name) -> _Served | None:
         """The zone holding ``qname`` with the most labels."""

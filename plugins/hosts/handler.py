@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dnslib import AAAA, PTR, RR, A, DNSLabel
 
 from dnsd.plugin import Next
-from dnsd.plugins.hosts.hostsfile import in_zones
+from dnsd.plugins.hosts.hostsfile import Table, in_zones
 from dnsd.plugins.hosts.setup import NAME, HostsOptions
 from dnsd.plugins.hosts.source import HostsSource
 from dnsd.reply import Reply
@@ -59,28 +59,39 @@ class Hosts:
         if req.qclass != IN:
             return await next(req)
         table = self.source.table
+        reply = self._answer(req, table)
+        if reply is None:
+            return await next(req)
+        if reply.rcode != SERVFAIL:
+            # The same bytes are right while this table serves (a reload swaps in a new one).
+            source = self.source
+            reply.memo = lambda: source.table is table
+        return reply
+
+    def _answer(self, req: Request, table: Table) -> Reply | None:
+        """Our reply from ``table``, or None: the next plugin answers."""
         name = req.name_lower
         qtype = req.qtype
         if qtype == TYPE_PTR:
             targets = table.ptr.get(name)
             if not targets:
-                return await next(req)
+                return None
             msg = req.reply(aa=True)
             owner = DNSLabel(list(req.labels))
             for target in targets:
                 msg.add_answer(RR(owner, TYPE_PTR, IN, self.ttl, PTR(target)))
             return Reply(msg)
         if not in_zones(name, self.opts.zones):
-            return await next(req)
+            return None
         found = table.owner(name)
         fall = self.opts.fallthrough
         if found is None:
             if fall.through(name):
-                return await next(req)
+                return None
             return Reply(req.reply(rcode=SERVFAIL))
         if qtype != TYPE_A and qtype != TYPE_AAAA:
             if self.opts.fallthrough_unsupported and fall.through(name):
-                return await next(req)
+                return None
             return Reply(req.reply(aa=True))
         msg = req.reply(aa=True)
         v4 = qtype == TYPE_A
