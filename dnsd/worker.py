@@ -148,11 +148,15 @@ class WorkerRuntime(Runtime):
 
     async def _start(self, instance: Instance) -> None:
         await super()._start(instance)
-        if self._channel is None:
+        if self._channel is not None:
+            return
+        try:
             self._channel = await self._open_channel()
             # A reload published while this worker was starting found no socket to tell.
             if self.config.published() != self.config.generation:
                 self.loop_reload()
+        except (OSError, ValueError, KeyError) as exc:  # serve DNS anyway; /ready says so
+            log.error("worker %d: no channel to the supervisor: %s", self.role.index, exc)
 
     def loop_reload(self) -> None:
         asyncio.get_running_loop().create_task(self._reload())

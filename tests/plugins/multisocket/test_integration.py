@@ -50,9 +50,9 @@ class Server:
     def worker_pids(self) -> list[int]:
         return [int(pid) for pid in STARTED.findall(self.out())]
 
-    def corefile(self, address: str) -> str:
+    def corefile(self, address: str, count: int = 2) -> str:
         return (
-            f".:{self.dns} {{\n    bind 127.0.0.1\n    multisocket 2\n"
+            f".:{self.dns} {{\n    bind 127.0.0.1\n    multisocket {count}\n"
             f"    prometheus 127.0.0.1:{self.metrics}\n    ready 127.0.0.1:{self.ready}\n"
             f"    hosts {{\n        {address} www.example.org\n    }}\n}}\n"
         )
@@ -207,3 +207,21 @@ def test_ready_reports_a_worker_that_is_not_ready(tmp_path: Path) -> None:
         finally:
             os.kill(worker, signal.SIGCONT)
         until(lambda: http(srv.ready, "/ready")[0] == 200, what="/ready again")
+
+
+def test_reload_changes_the_number_of_processes(tmp_path: Path) -> None:
+    with serving(tmp_path) as srv:
+        (first,) = srv.worker_pids()
+        srv.conf.write_text(srv.corefile("192.0.2.1", count=1))
+        srv.proc.send_signal(signal.SIGUSR1)
+        until(lambda: not alive(first), what="the worker no longer wanted to stop")
+        assert "exited" not in srv.out()  # a stop, not a crash: nothing restarted
+        assert http(srv.ready, "/ready") == (200, "OK")
+        srv.conf.write_text(srv.corefile("192.0.2.1", count=3))
+        srv.proc.send_signal(signal.SIGUSR1)
+        until(lambda: len(re.findall(r"worker \d started", srv.out())) == 3, what="2 workers")
+        until(lambda: http(srv.ready, "/ready")[0] == 200, what="/ready with 3 processes")
+        k = 60
+        for _ in range(k):
+            assert address(ask(srv.dns)) == "192.0.2.1"
+        assert requests_total(http(srv.metrics, "/metrics")[1]) == k
