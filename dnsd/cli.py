@@ -16,14 +16,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dnsd import COREDNS_VERSION, __version__, revision
+from dnsd import COREDNS_VERSION, __version__, revision, workers
 from dnsd import log as dlog
 from dnsd.config import ConfigSource
 from dnsd.errors import CorefileError
 from dnsd.instance import DEFAULT_COREFILE, Instance
 from dnsd.log import core as log
 from dnsd.plugin import REGISTRY
-from dnsd.runtime import Runtime, StartError
+from dnsd.runtime import StartError
+from dnsd.worker import ConfigFile, Role
 
 USAGE = """Usage of dnsd:
   -asyncio
@@ -152,8 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(plugins_text(), end="")
         return 0
     dlog.setup()
+    role = Role.from_env()
     try:
-        source = ConfigSource(_reader(opts), {"dns_port": opts.port})
+        reader = ConfigFile(role.folder) if role else _reader(opts)
+        source = ConfigSource(reader, {"dns_port": opts.port})
         text, filename = source.read()
         instance = source.load(text, filename)
     except CorefileError as exc:
@@ -173,6 +176,11 @@ def plugins_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+def worker_args(opts: Options) -> list[str]:
+    """The flags a *multisocket* worker gets: the same port and loop, quiet, no pid file."""
+    return ["-dns.port", opts.port, "-quiet"] + (["-asyncio"] if opts.asyncio else [])
+
+
 def run(opts: Options, instance: Instance, source: ConfigSource) -> int:
     """Serve until SIGTERM/SIGINT."""
     if not opts.asyncio and not os.environ.get("DNSD_ASYNCIO"):
@@ -186,8 +194,7 @@ def run(opts: Options, instance: Instance, source: ConfigSource) -> int:
 
 
 async def _serve(opts: Options, instance: Instance, source: ConfigSource) -> int:
-    runtime = Runtime()
-    runtime.source = source
+    runtime = workers.new_runtime(worker_args(opts), source)
     try:
         await runtime.start(instance)
     except StartError as exc:

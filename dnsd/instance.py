@@ -99,6 +99,8 @@ class Instance:
 
     filename: str
     digest: str = ""
+    #: The Corefile text it was loaded from (worker processes load the same text).
+    text: str = ""
     #: The Corefile and the imported files it was read from (absolute paths).
     files: frozenset[str] = frozenset()
     blocks: list[Block] = field(default_factory=list)
@@ -150,6 +152,7 @@ def load(
     )
     instance = Instance(
         filename=filename,
+        text=text,
         digest=corefile.digest(blocks),
         files=corefile.files_read(blocks, filename),
     )

@@ -35,6 +35,9 @@ class StartError(Exception):
 class Runtime:
     """The running server."""
 
+    #: False in a *multisocket* worker: its HTTP routes are not served (no self-probe either).
+    serves_http = True
+
     def __init__(self) -> None:
         self.listeners: dict[ListenAddr, Listener] = {}
         self.http = HttpManager()

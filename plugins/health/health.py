@@ -39,8 +39,11 @@ class Health:
         return web.Response(text=OK)
 
     async def start(self) -> None:
-        """Start the once-a-second self-probe (CoreDNS's ``overloaded``)."""
-        if self._probe is None:
+        """Start the once-a-second self-probe (CoreDNS's ``overloaded``).
+
+        Not in a *multisocket* worker: ``/health`` is the supervisor's, probed there.
+        """
+        if self._probe is None and getattr(self._instance.runtime, "serves_http", True):
             self._probe = asyncio.get_running_loop().create_task(
                 probe_forever(self._instance.runtime, self.addr)
             )
