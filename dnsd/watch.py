@@ -15,11 +15,24 @@ folder cannot be watched (missing, inotify limits), polling alone sees every cha
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from dnsd.log import core as log
+
+
+class _StopRace(logging.Filter):
+    """watchdog's inotify thread logs an ERROR when an event arrives while it is being stopped
+    ("queue_events() called when the thread is inactive"): a harmless race in watchdog that
+    would put an [ERROR] line in every shutdown or reload that stops a watcher."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_StopRace())
 
 #: Makes an observer; None when watchdog is not installed (tests set it to None too).
 observer_factory: Callable[[], Any] | None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
+
+import pytest
 
 from dnsd.testing import wait_for
 from dnsd.watch import FolderHint
@@ -34,3 +37,11 @@ async def test_no_existing_folder_means_no_observer(tmp_path: Path) -> None:
     assert not hint.start()
     assert not hint.running
     await hint.stop()
+
+
+def test_watchdogs_stop_race_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("watchdog.observers.inotify")
+    with caplog.at_level(logging.INFO):
+        logger.error("InotifyEmitter.queue_events() called when the thread is inactive")
+        logger.error("some other watchdog error")
+    assert caplog.messages == ["some other watchdog error"]
