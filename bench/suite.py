@@ -75,6 +75,7 @@ from suite_report import (
     cells,
     markdown,
     median_row,
+    notes_cell,
     scale_cells,
     sort_rows,
     target_cells,
@@ -176,6 +177,7 @@ def turn(
     rate = max(100, int(pinned.summary.qps / 2))
     paced = dnsperf(load, server, server.port, queries, tcp=tcp, rate=rate, seconds=args.paced)
     rows[0].p99_ms, rows[0].rate = paced.p99_ms, rate
+    rows[0].notes += [f"paced run {note}" for note in paced.notes]
     if paced.summary.lost:
         rows[0].notes.append(f"{paced.summary.lost} lost at {rate:,}/s")
     if paced.summary.qps < 0.95 * rate:
@@ -365,7 +367,7 @@ def report(
     enabled = not args.no_record
     with contextlib.redirect_stdout(io.StringIO()):  # record() prints each row: shown above
         for row in rows:
-            record(SUITE_HEAD, [*base, *cells(row)], enabled)
+            record(SUITE_HEAD, [*base, *cells(row), notes_cell(row)], enabled)
         for cells_ in scale_cells(scale) if scale else []:
             record(SCALE_HEAD, [*base, *cells_], enabled)
         if startup:

@@ -193,13 +193,17 @@ def other_load(seconds: float) -> float:
     return load.percent()
 
 
-def wait_quiet(limit: float, timeout: float = 60.0) -> float:
-    """Wait (in 1 s samples, ``timeout`` at most) until others use at most ``limit`` % of a
-    core; the last sample."""
+def wait_quiet(limit: float, timeout: float = 60.0, quiet: int = 2) -> float:
+    """Wait (in 1 s samples, ``timeout`` at most) until others used at most ``limit`` % of a
+    core in ``quiet`` samples in a row (their load comes in bursts); the last sample."""
     end = time.monotonic() + timeout
-    seen = other_load(1.0)
-    while seen > limit and time.monotonic() < end:
+    calm = 0
+    seen = 0.0
+    for _ in range(int(timeout) + 1):
         seen = other_load(1.0)
+        calm = calm + 1 if seen <= limit else 0
+        if calm >= quiet or time.monotonic() >= end:
+            break
     return seen
 
 

@@ -13,11 +13,11 @@ WORKLOADS = ("k8s", "cache", "kubeadm", "tcp")
 TABLE_HEAD = ["server", "workload", "mode", "dnsperf", "QPS", "QPS per core"]
 TABLE_HEAD += ["server CPU µs/query", "avg latency ms", "p99 ms at half max", "lost", "RSS MiB"]
 TABLE_HEAD += ["vs knot", "vs echo", "other load %"]
-SUITE_HEAD = ["date", "commit", "machine", *TABLE_HEAD]
+SUITE_HEAD = ["date", "commit", "machine", *TABLE_HEAD, "notes"]
 
 SCALE_HEAD = ["date", "commit", "machine", "services", "endpoints", "objects MiB"]
 SCALE_HEAD += ["first answer s", "dnsperf", "QPS", "QPS vs smallest", "server CPU µs/query"]
-SCALE_HEAD += ["avg latency ms", "lost", "RSS synced MiB", "RSS after run MiB"]
+SCALE_HEAD += ["avg latency ms", "lost", "RSS 1 s after first answer MiB", "RSS after run MiB"]
 SCALE_HEAD += ["B per object vs smallest", "other load %"]
 
 STARTUP_HEAD = ["date", "commit", "machine", "corefile", "runs", "min s", "median s", "max s"]
@@ -169,7 +169,7 @@ def scale_cells(results: Sequence[ScaleResult]) -> list[list[str]]:
     out = []
     for r in results:
         grown = r.objects - base.objects
-        per = (r.rss_synced_kib - base.rss_synced_kib) * 1024 / grown if grown else None
+        per = (r.rss_after_kib - base.rss_after_kib) * 1024 / grown if grown else None
         out.append(
             [
                 f"{r.services:,}",
@@ -273,11 +273,15 @@ def scale_targets(scale: Sequence[ScaleResult]) -> list[Target]:
     what = f"QPS at {big.services:,} Services vs {small.services:,}"
     out = [Target(what, "within 10%", seen, ratio >= 0.9)]
     grown = big.objects - small.objects
-    per = (big.rss_synced_kib - small.rss_synced_kib) * 1024 / grown
-    seen = f"{per:,.0f} B ({small.rss_synced_kib / 1024:.1f} -> {big.rss_synced_kib / 1024:.1f} MiB"
+    per = (big.rss_after_kib - small.rss_after_kib) * 1024 / grown
+    seen = f"{per:,.0f} B ({small.rss_after_kib / 1024:.1f} -> {big.rss_after_kib / 1024:.1f} MiB"
     seen += f" for {grown:,} more Services + endpoints)"
     out.append(Target("RSS growth per Service or endpoint", "<= 1 KB", seen, per <= 1000))
     return out
+
+
+def notes_cell(row: Row) -> str:
+    return "; ".join(row.notes) or "-"
 
 
 def target_cells(t: Target) -> list[str]:

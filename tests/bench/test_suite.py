@@ -374,10 +374,16 @@ def test_table_rendering() -> None:
         "| wider cell | 2         |",
     ]
     assert len(report.TABLE_HEAD) == len(report.cells(r))
-    assert report.SUITE_HEAD[3:] == report.TABLE_HEAD
+    assert report.SUITE_HEAD[3:-1] == report.TABLE_HEAD and report.SUITE_HEAD[-1] == "notes"
+    assert report.notes_cell(r) == "-"
+    r.notes += ["disturbed (8% other load) in all 3 tries", "3 lost at 7,082/s"]
+    assert report.notes_cell(r) == "disturbed (8% other load) in all 3 tries; 3 lost at 7,082/s"
 
 
-def scale_result(services: int, endpoints: int, qps: float, rss_mib: float) -> Any:
+def scale_result(
+    services: int, endpoints: int, qps: float, rss_mib: float, synced_mib: float = 0.0
+) -> Any:
+    """``rss_mib`` after the run (what growth is measured on), ``synced_mib`` before it."""
     return report.ScaleResult(
         services=services,
         endpoints=endpoints,
@@ -388,7 +394,7 @@ def scale_result(services: int, endpoints: int, qps: float, rss_mib: float) -> A
         cpu_us=70.0,
         avg_ms=7.0,
         lost=0,
-        rss_synced_kib=int(rss_mib * 1024),
+        rss_synced_kib=int((synced_mib or rss_mib) * 1024),
         rss_after_kib=int(rss_mib * 1024),
         other=0.0,
     )
@@ -403,7 +409,7 @@ def test_targets() -> None:
         row("knot", workload="cache", cpu_us=2.5),  # no capped run: 1e6 / CPU per query
         row("dnsd", workload="kubeadm", mode="capped", qps=21_000),
     ]
-    scale = [scale_result(100, 120, 14_000, 46.0), scale_result(50_000, 60_000, 12_000, 146.0)]
+    scale = [scale_result(100, 120, 14_000, 46.0), scale_result(50_000, 60_000, 12_000, 146.0, 170)]
     goals = {t.what: t for t in report.targets(rows, scale, [0.4, 0.6, 1.6])}
     assert goals["kubernetes names: server CPU per query"].met is False
     k8s = goals["kubernetes names: QPS per core vs knot's"]
