@@ -34,7 +34,6 @@ import contextlib
 import datetime as dt
 import fnmatch
 import io
-import json
 import os
 import re
 import statistics
@@ -45,21 +44,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cache_forward import BenchError, free_ports, free_upstream_address, rss_kib, running
+from cache_forward import BenchError, free_upstream_address, running
 from kubernetes import commit, machine, pin_self, record
 from suite_data import (
-    K8S_COREFILE,
-    STARTUP_CHANGES,
     DataSet,
     Workload,
     cache_data,
     k8s_data,
     kubeadm_data,
     query_file,
-    scale_counts,
-    scale_objects,
-    scale_questions,
-    startup_corefile,
 )
 from suite_measure import CpuCap, Load, Run, dnsperf, dnsperf_has_histogram, ensure_tools
 from suite_report import (
@@ -81,22 +74,18 @@ from suite_report import (
     target_cells,
     targets,
 )
+from suite_scale import STARTUP_CHANGES, STARTUP_NAME, run_scale, run_startup
 from suite_servers import (
     ROOT,
     Server,
     build,
     check,
-    dnsd_command,
-    dnsd_server,
-    first_answer,
     is_root,
     sample,
     upstream_server,
     wait_serving,
     warm,
 )
-
-EXTRA_WORKLOADS = ("scale", "startup")
 
 
 def selected(only: list[str], workload: str, server: str) -> bool:
@@ -253,89 +242,6 @@ def run_dataset(
                     for row in rows:
                         rounds.setdefault((row.server, row.workload, row.mode), []).append(row)
     return [median_row(rs) for rs in rounds.values()]
-
-
-def run_scale(
-    tmp: Path, args: argparse.Namespace, load: Load, failures: list[str]
-) -> list[ScaleResult]:
-    """dnsd (kubernetes { objects FILE }) at each size: first answer, RSS, QPS pinned."""
-    print(f"\n== scale: dnsd with {', '.join(f'{n:,}' for n in args.scale)} Services")
-    results = []
-    for services in args.scale:
-        try:
-            results.append(scale_one(tmp, services, load))
-        except BenchError as exc:
-            failures.append(f"scale/{services}: {exc}")
-            print(f"  {services:,} Services failed: {exc}")
-    return results
-
-
-def scale_one(tmp: Path, services: int, load: Load) -> ScaleResult:
-    folder = tmp / f"scale-{services}"
-    folder.mkdir()
-    objects = scale_objects(services)
-    n_svc, n_eps = scale_counts(objects)
-    path = folder / "objects.json"
-    path.write_text(json.dumps(objects))
-    questions = scale_questions(objects)
-    queries = folder / "queries"
-    queries.write_text(query_file(questions))
-    (port,) = free_ports(1)
-    server = dnsd_server(folder, "dnsd", K8S_COREFILE.format(port=port, objects=path), port)
-    last = next(q for q in reversed(questions) if not q[0].startswith("nx-"))
-    try:
-        loaded = first_answer(server, last[0], timeout=300)
-        time.sleep(1.0)  # what start-up left to free, freed
-        synced = rss_kib(server.pid)
-        print(f"  {services:,} Services, {n_eps:,} endpoints: first answer {loaded:.2f}s")
-        dnsperf(load, server, port, queries, seconds=1, retry=False)
-        run = dnsperf(load, server, port, queries)
-        print(
-            f"    {run.summary.qps:,.0f} QPS, {run.cpu_us:.1f} µs CPU/query, RSS synced "
-            f"{synced / 1024:.1f} MiB, after the run {run.rss_kib / 1024:.1f} MiB, rcodes "
-            f"{run.summary.rcodes}, other load {run.other:.1f}%"
-        )
-    finally:
-        server.stop()
-    return ScaleResult(
-        services=n_svc,
-        endpoints=n_eps,
-        objects_mib=path.stat().st_size / 2**20,
-        first_answer_s=loaded,
-        load=load.label(),
-        qps=run.summary.qps,
-        cpu_us=run.cpu_us,
-        avg_ms=run.summary.avg_ms,
-        lost=run.summary.lost,
-        rss_synced_kib=synced,
-        rss_after_kib=run.rss_kib,
-        other=run.other,
-    )
-
-
-STARTUP_NAME = "web.demo.svc.cluster.local"
-
-
-def run_startup(tmp: Path, args: argparse.Namespace) -> list[float]:
-    """Corefile.example (STARTUP_CHANGES only) from ``Popen`` to the first answer."""
-    print(
-        f"\n== startup: Corefile.example to the first answer for {STARTUP_NAME}, "
-        f"{args.startup_runs} runs"
-    )
-    text = (ROOT / "Corefile.example").read_text()
-    times = []
-    for n in range(args.startup_runs):
-        dns, health, ready, metrics = free_ports(4)
-        ports = {"dns": dns, "health": health, "ready": ready, "metrics": metrics}
-        conf = tmp / f"startup-{n}.Corefile"
-        conf.write_text(startup_corefile(text, ROOT / "examples", ports))
-        server = Server(tmp, f"startup-{n}", dnsd_command(conf, quiet=False), dns, cwd=ROOT)
-        try:
-            times.append(first_answer(server, STARTUP_NAME))
-        finally:
-            server.stop()
-        print(f"  run {n + 1}: {times[-1]:.3f}s")
-    return times
 
 
 # -- recording ----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ rendering holds the same names and addresses.
 from __future__ import annotations
 
 import ipaddress
-import json
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -210,67 +209,6 @@ def kubeadm_data(services: int = 200, externals: int = 100, lines: int = 2000) -
     )
 
 
-def scale_objects(services: int, per_ns: int = 100, headless_every: int = 10) -> dict[str, Any]:
-    """``services`` Services, ``per_ns`` per namespace, each with an EndpointSlice: one ready
-    endpoint, or three with hostnames for every ``headless_every``-th (headless) Service."""
-    items = [namespace(f"ns-{n:03d}") for n in range((services + per_ns - 1) // per_ns)]
-    pod = 0
-    for i in range(services):
-        ns, name = f"ns-{i // per_ns:03d}", f"svc-{i % per_ns:03d}"
-        headless = i % headless_every == 0
-        items.append(service(ns, name, ["None" if headless else cluster_ip(i)]))
-        endpoints = []
-        for k in range(3 if headless else 1):
-            ep: dict[str, Any] = {"addresses": [pod_ip(pod)], "conditions": {"ready": True}}
-            ep["targetRef"] = {"kind": "Pod", "name": f"{name}-{k}", "namespace": ns}
-            if headless:
-                ep["hostname"] = f"{name}-{k}"
-            endpoints.append(ep)
-            pod += 1
-        items.append(
-            {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": f"{name}-x7k2p",
-                    "namespace": ns,
-                    "resourceVersion": "3",
-                    "labels": {"kubernetes.io/service-name": name},
-                },
-                "addressType": "IPv4",
-                "endpoints": endpoints,
-                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-            }
-        )
-    return {"apiVersion": "v1", "kind": "List", "items": items}
-
-
-def scale_counts(objects: Mapping[str, Any]) -> tuple[int, int]:
-    """(Services, endpoint addresses) in an objects List."""
-    services = sum(1 for item in objects["items"] if item["kind"] == "Service")
-    endpoints = sum(
-        len(ep["addresses"])
-        for item in objects["items"]
-        if item["kind"] == "EndpointSlice"
-        for ep in item["endpoints"]
-    )
-    return services, endpoints
-
-
-def scale_questions(objects: Mapping[str, Any]) -> list[Question]:
-    """Every ClusterIP Service's name, A, with every fifth line a name that does not exist."""
-    names = [
-        f"{item['metadata']['name']}.{item['metadata']['namespace']}.svc.{CLUSTER}"
-        for item in objects["items"]
-        if item["kind"] == "Service" and item["spec"]["clusterIP"] != "None"
-    ]
-    out = []
-    for n in range(5 * -(-len(names) // 4)):  # whole groups of five: exactly 20% NXDOMAIN
-        name = f"nx-{n}.ns-000.svc.{CLUSTER}" if n % 5 == 4 else names[(n - n // 5) % len(names)]
-        out.append((name, "A"))
-    return out
-
-
 # -- rendering ----------------------------------------------------------------------------------
 
 
@@ -398,10 +336,6 @@ def echo_table(data: DataSet) -> dict[str, str]:
     return {question_wire(n, t).hex(): reply_wire(data, n, t).hex() for n, t in questions}
 
 
-def write_echo_table(path: Path, data: DataSet) -> None:
-    path.write_text(json.dumps(echo_table(data)))
-
-
 # -- dnsd ---------------------------------------------------------------------------------------
 
 K8S_COREFILE = """.:{port} {{
@@ -443,36 +377,3 @@ def dnsd_corefile(
 
 def upstream_corefile(host: str, port: int, objects: Path) -> str:
     return UPSTREAM.format(port=port, host=host, objects=objects, zone=EXTERNAL)
-
-
-STARTUP_CHANGES = (
-    (
-        ".:1053 {\n",
-        ".:{dns} {{\n    bind 127.0.0.1\n",
-        "port 1053 -> a free port, `bind 127.0.0.1`",
-    ),
-    ("    health {\n", "    health 127.0.0.1:{health} {{\n", "health :8080 -> 127.0.0.1:PORT"),
-    ("    ready\n", "    ready 127.0.0.1:{ready}\n", "ready :8181 -> 127.0.0.1:PORT"),
-    (
-        "    prometheus localhost:9153\n",
-        "    prometheus 127.0.0.1:{metrics}\n",
-        "prometheus localhost:9153 -> 127.0.0.1:PORT",
-    ),
-    (
-        "objects examples/cluster.yaml\n",
-        "objects {examples}/cluster.yaml\n",
-        "objects examples/cluster.yaml -> its absolute path",
-    ),
-)
-
-
-def startup_corefile(text: str, examples: Path, ports: Mapping[str, int]) -> str:
-    """Corefile.example with only STARTUP_CHANGES made (ports on 127.0.0.1, the objects path
-    absolute because the copy lives elsewhere); ValueError when one no longer applies."""
-    out = text.replace("{", "{{").replace("}", "}}")
-    for old, new, _ in STARTUP_CHANGES:
-        escaped = old.replace("{", "{{").replace("}", "}}")
-        if out.count(escaped) != 1:
-            raise ValueError(f"Corefile.example: {old.strip()!r} not found once")
-        out = out.replace(escaped, new)
-    return out.format(examples=examples, **ports)

@@ -23,7 +23,7 @@ from dnslib import DNSRecord
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 BARE = ("kubernetes", "fixed_answer", "cache_forward", "suite_data", "suite_measure")
-BARE += ("suite_report", "suite_servers", "suite")
+BARE += ("suite_report", "suite_servers", "suite_scale", "suite")
 
 
 def load_bench() -> dict[str, ModuleType]:
@@ -39,11 +39,12 @@ def load_bench() -> dict[str, ModuleType]:
 
 
 MODS = load_bench()
-data_mod, measure, report, servers, suite = (
+data_mod, measure, report, servers, scale_mod, suite = (
     MODS["suite_data"],
     MODS["suite_measure"],
     MODS["suite_report"],
     MODS["suite_servers"],
+    MODS["suite_scale"],
     MODS["suite"],
 )
 
@@ -93,9 +94,9 @@ def test_kubeadm_mix_is_deterministic_with_a_fifth_of_each_kind() -> None:
 
 
 def test_scale_objects_and_questions() -> None:
-    objects = data_mod.scale_objects(100)
-    assert data_mod.scale_counts(objects) == (100, 90 * 1 + 10 * 3)
-    questions = data_mod.scale_questions(objects)
+    objects = scale_mod.scale_objects(100)
+    assert scale_mod.scale_counts(objects) == (100, 90 * 1 + 10 * 3)
+    questions = scale_mod.scale_questions(objects)
     names = [n for n, _ in questions if not n.startswith("nx-")]
     clusterip = {
         f"{i['metadata']['name']}.{i['metadata']['namespace']}.svc.cluster.local"
@@ -206,7 +207,7 @@ def test_dnsd_corefiles(tmp_path: Path) -> None:
 def test_startup_corefile_changes_only_ports_and_the_objects_path() -> None:
     original = (ROOT / "Corefile.example").read_text()
     ports = {"dns": 5310, "health": 5311, "ready": 5312, "metrics": 5313}
-    text = data_mod.startup_corefile(original, ROOT / "examples", ports)
+    text = scale_mod.startup_corefile(original, ROOT / "examples", ports)
     assert ".:5310 {\n    bind 127.0.0.1\n" in text
     assert "health 127.0.0.1:5311 {" in text and "ready 127.0.0.1:5312\n" in text
     assert "prometheus 127.0.0.1:5313\n" in text
@@ -221,7 +222,7 @@ def test_startup_corefile_changes_only_ports_and_the_objects_path() -> None:
         "        objects examples/cluster.yaml",
     ]
     with pytest.raises(ValueError, match="'ready' not found once"):
-        data_mod.startup_corefile(original.replace("    ready\n", ""), ROOT, ports)
+        scale_mod.startup_corefile(original.replace("    ready\n", ""), ROOT, ports)
 
 
 # -- dnsperf output -----------------------------------------------------------------------------
