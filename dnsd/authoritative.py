@@ -64,12 +64,16 @@ async def reply(
     fallthrough: Fallthrough,
     synced: Callable[[], bool],
     lookups: Sequence[tuple[str, int, bool]] = (),
+    memo: Callable[[], bool] | None = None,
 ) -> Reply | None:
     """The reply for ``answer``, or the next plugin's when the name falls through.
 
     ``lookups`` are names to resolve through the server's own chain, as
     ``(name, qtype, into_additional)``: their answer records are appended to
     the answer section (a CNAME target) or to the additional section.
+    ``memo`` is the plugin's memo check (:mod:`dnsd.fastpath`): it goes with the
+    reply when the reply is the plugin's own data alone (no fallthrough, no
+    lookups, no SERVFAIL while unsynced).
     """
     rcode = answer.rcode
     if rcode == NXDOMAIN:
@@ -93,4 +97,7 @@ async def reply(
         msg.add_auth(rr)
     for rr in answer.extra:
         msg.add_ar(rr)
-    return Reply(msg)
+    reply = Reply(msg)
+    if memo is not None and not lookups and rcode != SERVFAIL:
+        reply.memo = memo
+    return reply

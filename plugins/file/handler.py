@@ -105,6 +105,11 @@ class File:
         if zone is None:
             return Reply(req.reply(rcode=SERVFAIL))
         answer = zone.lookup(qname, req.qtype)
+        source = served.source
+
+        def unchanged() -> bool:  # memo check: the same bytes are right until a reload swaps it
+            return source.zone is zone
+
         if answer.referral:
             msg = req.reply()
             for rr in answer.authority:
@@ -112,22 +117,17 @@ class File:
             for rr in answer.extra:
                 msg.add_ar(rr)
             referral = Reply(msg)
-            source = served.source
-            referral.memo = lambda: source.zone is zone
+            referral.memo = unchanged
             return referral
-        reply = await authoritative.reply(
+        return await authoritative.reply(
             req,
             next,
             answer,
             fallthrough=served.fallthrough,
             synced=_synced,
             lookups=answer.lookups,
+            memo=unchanged,
         )
-        if reply is not None and reply.plugin is None and not answer.lookups:
-            # Our own answer from this zone: the same bytes are right until a reload swaps it.
-            source = served.source
-            reply.memo = lambda: source.zone is zone
-        return reply
 
     def _match(self, qname: Name) -> _Served | None:
         """The zone holding ``qname`` with the most labels."""

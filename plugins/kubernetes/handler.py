@@ -106,27 +106,18 @@ class Kubernetes:
             return await next(req)
         if req.qtype in (AXFR, IXFR):
             return Reply(req.reply(rcode=REFUSED))  # zone transfers are the transfer plugin's
-        if answer.cname_target:  # an ExternalName: part of the answer comes from elsewhere
-            lookups = [(answer.cname_target, req.qtype, False)]
-            return await authoritative.reply(
-                req,
-                next,
-                answer,
-                fallthrough=self.opts.fallthrough,
-                synced=self.ready,
-                lookups=lookups,
-            )
-        reply = await authoritative.reply(
-            req, next, answer, fallthrough=self.opts.fallthrough, synced=self.ready
-        )
-        if reply is not None and reply.plugin is None and reply.rcode != authoritative.SERVFAIL:
-            # Our own answer, from synced data: the same bytes are right until the data change.
-            reply.memo = self._memo_check(generation)
-        return reply
-
-    def _memo_check(self, generation: int) -> Callable[[], bool]:
+        # An ExternalName's target is resolved elsewhere; the rest is ours until the data change.
+        lookups = [(answer.cname_target, req.qtype, False)] if answer.cname_target else []
         store = self.store
-        return lambda: store.generation == generation
+        return await authoritative.reply(
+            req,
+            next,
+            answer,
+            fallthrough=self.opts.fallthrough,
+            synced=self.ready,
+            lookups=lookups,
+            memo=lambda: store.generation == generation,
+        )
 
 
 def register(c: Controller, opts: KubernetesOptions) -> None:

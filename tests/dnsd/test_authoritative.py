@@ -63,3 +63,41 @@ async def test_reply(rcode: int, zones: tuple[str, ...], synced: bool, want: obj
     msg = out.msg
     assert msg.header.rcode == want and msg.header.aa == 1
     assert [str(r.rname) for r in msg.auth] == ["example.org."]
+
+
+MEMO_CASES = [
+    # (id, rcode, fallthrough zones, synced, lookups, memo kept)
+    ("own-answer", 0, (), True, False, True),
+    ("own-nxdomain", 3, (), True, False, True),
+    ("fell-through", 3, (".",), True, False, False),
+    ("unsynced-servfail", 3, (), False, False, False),
+    ("with-lookups", 0, (), True, True, False),
+]
+
+
+@pytest.mark.parametrize(("rcode", "zones", "synced", "lookups", "kept"),
+                         [c[1:] for c in MEMO_CASES], ids=[c[0] for c in MEMO_CASES])  # fmt: skip
+async def test_memo_goes_with_the_plugins_own_data_only(
+    rcode: int, zones: tuple[str, ...], synced: bool, lookups: bool, kept: bool
+) -> None:
+    q = parse_query(dns.message.make_query("www.example.org", "A").to_wire(), Request)
+    req = q.init("127.0.0.1", 5353, "udp", "127.0.0.1", "dns://:53")
+
+    async def next_(r: Request) -> Reply | None:
+        return Reply(r.reply(rcode=0))
+
+    def check() -> bool:
+        return True
+
+    result = Result(rcode, answer=[A_RR] if rcode == 0 else [], authority=[SOA_RR])
+    out = await authoritative.reply(
+        req,
+        next_,
+        result,
+        fallthrough=Fallthrough(zones),
+        synced=lambda: synced,
+        lookups=[("nowhere.example.net.", 1, False)] if lookups else (),
+        memo=check,
+    )
+    assert out is not None
+    assert (out.memo is check) == kept
