@@ -35,7 +35,6 @@ import json
 import os
 import random
 import re
-import signal
 import socket
 import statistics
 import struct
@@ -506,35 +505,6 @@ def upstream_proc(tmp: Path, host: str, port: int, externals: int) -> tuple[Proc
 # -- 1. cache hits against the UDP echo ---------------------------------------------------------
 
 
-def serve_echo(port: int, answers: Path) -> int:
-    """The "Python ceiling": uvloop, a DatagramProtocol answering each query with the reply
-    precomputed for its question bytes (everything after the header), the ID patched."""
-    import uvloop
-
-    table = {bytes.fromhex(q): bytes.fromhex(r) for q, r in json.loads(answers.read_text()).items()}
-
-    class Echo(asyncio.DatagramProtocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport: Any = transport
-
-        def datagram_received(self, data: bytes, addr: Any) -> None:
-            answer = table.get(data[12:])
-            if answer is not None:
-                self.transport.sendto(data[:2] + answer, addr)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", port))
-        stop = asyncio.Event()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        await stop.wait()
-        transport.close()
-
-    uvloop.run(main())
-    return 0
-
-
 FRONT = """.:{port} {{
     bind 127.0.0.1
 {observers}    cache 300
@@ -575,7 +545,7 @@ def bench_hits(args: argparse.Namespace) -> None:
                 replies = warm("127.0.0.1", plain_port, questions)
                 answers = tmp / "echo.json"
                 answers.write_text(json.dumps({q.hex(): r[2:].hex() for q, r in replies.items()}))
-                script = [sys.executable, str(Path(__file__).resolve()), "echo"]
+                script = [sys.executable, str(Path(__file__).resolve().parent / "suite_echo.py")]
                 echo = Proc(tmp, "echo", [*script, str(echo_port), str(answers)], core=0)
                 with running(echo):
                     wait_answer(echo, "127.0.0.1", echo_port, names[0])
@@ -1031,8 +1001,6 @@ def bench_slow(args: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "echo":  # the echo server's own process
-        return serve_echo(int(sys.argv[2]), Path(sys.argv[3]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     hits = sub.add_parser("hits", help="cache hits vs a uvloop UDP echo")
