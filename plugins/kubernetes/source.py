@@ -24,15 +24,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from dnsd.log import plugin_logger
+from dnsd.plugins.kubernetes.jsonstream import top_level
 from dnsd.plugins.kubernetes.objects import RESOURCES, Key, Namespace, object_key
 from dnsd.plugins.kubernetes.selector import Selector
 
@@ -88,14 +88,8 @@ def _read(paths: Sequence[str]) -> tuple[str, dict[str, bytes]]:
 
 
 def _documents(name: str, data: bytes) -> Iterable[tuple[int, object]]:
-    """(1-based document number, document) of one file."""
+    """(1-based document number, document) of one YAML file."""
     text = data.decode("utf-8-sig", errors="replace")
-    if name.endswith(".json"):
-        try:
-            yield 1, json.loads(text)
-        except ValueError as exc:
-            raise SourceError(f"{name}: {exc}") from None
-        return
     index = 0
     try:
         for index, doc in enumerate(yaml.load_all(text, Loader=_Loader), 1):  # noqa: B007
@@ -122,14 +116,70 @@ def _objects(doc: object, where: str) -> Iterable[tuple[str, str, dict[str, Any]
             return
         if not isinstance(items, list):
             raise SourceError(f"{where}: items is not a list")
-        item_kind = kind[: -len("List")]
         for i, item in enumerate(items, 1):
-            if not isinstance(item, dict):
-                raise SourceError(f"{where}, item {i}: not a Kubernetes object")
-            kind_of = item.get("kind", item_kind)
-            yield (kind_of if isinstance(kind_of, str) else ""), f"{where}, item {i}", item
+            yield _list_item(kind, i, item, where)
         return
     yield kind, where, doc
+
+
+def _list_item(list_kind: str, i: int, item: object, where: str) -> tuple[str, str, dict[str, Any]]:
+    """(kind, position, object) of the ``i``-th item of a list of kind ``list_kind``."""
+    if not isinstance(item, dict):
+        raise SourceError(f"{where}, item {i}: not a Kubernetes object")
+    kind_of = item.get("kind", list_kind[: -len("List")])
+    return (kind_of if isinstance(kind_of, str) else ""), f"{where}, item {i}", item
+
+
+def _is_list(kind: str) -> bool:
+    return kind == "List" or kind.endswith("List")
+
+
+def _json_objects(name: str, data: bytes) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(kind, position, object) of a JSON file; a list's items are decoded one at a time
+    (:mod:`jsonstream`). Items before the list's ``kind`` that name no kind of their own wait
+    for it."""
+    where = f"{name}: document 1"
+    fields: dict[str, Any] = {}
+    waiting: list[tuple[int, object]] = []
+    streamed = False
+    try:
+        for key, value in top_level(data.decode("utf-8-sig", errors="replace")):
+            if key is None:  # not an object
+                yield from _objects(value, where)
+                return
+            kind = fields.get("kind")
+            if key != "items" or not isinstance(value, Iterator):
+                fields[key] = value
+            elif isinstance(kind, str) and not _is_list(kind):
+                fields[key] = list(value)
+            else:
+                streamed = True
+                for i, item in enumerate(value, 1):
+                    own = item.get("kind") if isinstance(item, dict) else None
+                    if isinstance(kind, str) or isinstance(own, str):
+                        yield _list_item(kind if isinstance(kind, str) else "List", i, item, where)
+                    else:
+                        waiting.append((i, item))
+    except ValueError as exc:  # json.JSONDecodeError
+        raise SourceError(f"{name}: {exc}") from None
+    if not streamed:
+        yield from _objects(fields, where)
+        return
+    kind = fields.get("kind")
+    if not isinstance(kind, str):
+        raise SourceError(f"{where}: no kind")
+    if not _is_list(kind):
+        raise SourceError(f"{where}: items in a {kind}, which is not a list")
+    for i, item in waiting:
+        yield _list_item(kind, i, item, where)
+
+
+def _file_objects(name: str, data: bytes) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    if name.endswith(".json"):
+        yield from _json_objects(name, data)
+        return
+    for index, doc in _documents(name, data):
+        yield from _objects(doc, f"{name}: document {index}")
 
 
 def load_objects(
@@ -143,19 +193,18 @@ def load_objects(
     namespaces_seen: set[str] = set()
     has_namespaces = False
     for name, data in contents.items():
-        for index, doc in _documents(name, data):
-            for kind, where, obj in _objects(doc, f"{name}: document {index}"):
-                if kind == "Namespace":
-                    has_namespaces = True
-                if kind not in result:
-                    continue
-                record = _convert(kind, obj, where, label_selector)
-                if record is None:
-                    continue
-                key, item = record
-                namespaces_seen.add(key[0])
-                if item is not None:
-                    result[kind][key] = item
+        for kind, where, obj in _file_objects(name, data):
+            if kind == "Namespace":
+                has_namespaces = True
+            if kind not in result:
+                continue
+            record = _convert(kind, obj, where, label_selector)
+            if record is None:
+                continue
+            key, item = record
+            namespaces_seen.add(key[0])
+            if item is not None:
+                result[kind][key] = item
     if not has_namespaces:
         for ns in sorted(namespaces_seen - {""}):
             result["Namespace"][("", ns)] = Namespace(ns)

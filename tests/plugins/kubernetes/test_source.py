@@ -90,6 +90,40 @@ LOAD_CASES = [
         {"Service": ["default/web"], "Namespace": ["/default"]},
     ),
     LoadCase(
+        # kubectl get -o json writes items before kind; the items name their own kinds
+        "json-kubectl-list-items-first",
+        {
+            "all.json": json.dumps(
+                {"apiVersion": "v1", "items": KUBECTL_LIST["items"], "kind": "List", "metadata": {}}
+            ).encode()
+        },
+        {
+            "Namespace": ["/default", "/prod"],
+            "Service": ["default/web"],
+            "EndpointSlice": ["default/web-ipv4"],
+            "Pod": ["default/p"],
+        },
+    ),
+    LoadCase(
+        "json-items-without-kind-wait-for-the-list-kind",
+        {
+            "a.json": json.dumps(
+                {"items": [{k: v for k, v in WEB.items() if k != "kind"}], "kind": "ServiceList"}
+            ).encode()
+        },
+        {"Service": ["default/web"], "Namespace": ["/default"]},
+    ),
+    LoadCase(
+        "json-single-object-and-empty-list",
+        {"a.json": json.dumps(WEB).encode(), "b.json": b' {"kind": "List", "items": [ ]} '},
+        {"Service": ["default/web"], "Namespace": ["/default"]},
+    ),
+    LoadCase(
+        "json-object-with-an-items-field-is-one-object",
+        {"a.json": json.dumps({**WEB, "items": [1, 2]}).encode()},
+        {"Service": ["default/web"], "Namespace": ["/default"]},
+    ),
+    LoadCase(
         "other-kinds-ignored",
         {
             "a.yaml": yaml_docs(
@@ -154,6 +188,28 @@ ERROR_CASES = [
         "no-name",
         {"bad.yaml": yaml_docs(WEB, {"kind": "Service", "metadata": {}})},
         "bad.yaml: document 2: Service without metadata.name",
+    ),
+    ("json-extra-data", {"bad.json": b"{} {}"}, "bad.json: Extra data: line 1 column 4"),
+    (
+        "json-syntax-inside-an-item",
+        {
+            "bad.json": b'{"kind": "List", "items": ['
+            + json.dumps(WEB).encode()
+            + b',\n {"kind" 1}]}'
+        },
+        "bad.json: Expecting ':' delimiter: line 2 column 10",
+    ),
+    ("json-not-an-object", {"bad.json": b"[1]"}, "bad.json: document 1: not a Kubernetes object"),
+    ("json-list-without-kind", {"bad.json": b'{"items": [3]}'}, "bad.json: document 1: no kind"),
+    (
+        "json-bad-list-item",
+        {"bad.json": json.dumps({"kind": "List", "items": [WEB, 3]}).encode()},
+        "bad.json: document 1, item 2: not a Kubernetes object",
+    ),
+    (
+        "json-items-before-a-kind-that-is-no-list",
+        {"bad.json": json.dumps({"items": [WEB], "kind": "Service"}).encode()},
+        "bad.json: document 1: items in a Service, which is not a list",
     ),
     (
         "bad-list-item",
