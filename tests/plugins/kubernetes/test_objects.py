@@ -422,6 +422,18 @@ def test_strings_are_interned() -> None:
     assert a.ports[0].name is b.ports[0].name
 
 
+def test_equal_port_lists_are_shared() -> None:
+    a = convert_service(svc("a", "web", ports=[("http", "TCP", 80), ("dns", "UDP", 53)]))
+    b = convert_service(svc("b", "api", ports=[("http", "TCP", 80), ("dns", "UDP", 53)]))
+    c = convert_service(svc("c", "db", ports=[("http", "TCP", 80)]))
+    d = convert_service(svc("d", "db", ports=[("http", "TCP", 81)]))
+    assert a is not None and b is not None and c is not None and d is not None
+    assert a.ports is b.ports
+    assert c.ports == (Port("http", "TCP", 80),)
+    assert d.ports == (Port("http", "TCP", 81),)
+    assert convert_service(svc("e", "none", ports=[])).ports == ()  # type: ignore[union-attr]
+
+
 def test_object_key() -> None:
     assert object_key(svc("default", "web")) == ("default", "web")
     assert object_key(ns("kube-system")) == ("", "kube-system")
