@@ -62,6 +62,7 @@ class Kubernetes:
         self.opts = opts
         self.store = store
         self.ropts = ropts
+        self._memo: tuple[int, Callable[[], bool]] | None = None
         kinds = ["Namespace", "Service"]
         if not opts.noendpoints:
             kinds.append("EndpointSlice")
@@ -100,7 +101,7 @@ class Kubernetes:
     async def serve(self, req: Request, next: Next) -> Reply | None:
         if req.qclass != 1:
             return await next(req)
-        generation = self.store.generation  # before reading: a change meanwhile ends the memo
+        memo = self._memo_check()  # before reading: a change meanwhile ends the memo
         answer = records.resolve(self.store, self.ropts, req.labels, req.qtype)
         if answer is None:
             return await next(req)
@@ -108,7 +109,6 @@ class Kubernetes:
             return Reply(req.reply(rcode=REFUSED))  # zone transfers are the transfer plugin's
         # An ExternalName's target is resolved elsewhere; the rest is ours until the data change.
         lookups = [(answer.cname_target, req.qtype, False)] if answer.cname_target else []
-        store = self.store
         return await authoritative.reply(
             req,
             next,
@@ -116,8 +116,18 @@ class Kubernetes:
             fallthrough=self.opts.fallthrough,
             synced=self.ready,
             lookups=lookups,
-            memo=lambda: store.generation == generation,
+            memo=memo,
         )
+
+    def _memo_check(self) -> Callable[[], bool]:
+        """The memo check of answers from the store as it is now: true while its generation
+        holds. One function per generation, shared by every memo (a closure per answer was
+        290 B of each memo's 708)."""
+        generation = self.store.generation
+        if self._memo is None or self._memo[0] != generation:
+            store = self.store
+            self._memo = (generation, lambda: store.generation == generation)
+        return self._memo[1]
 
 
 def register(c: Controller, opts: KubernetesOptions) -> None:

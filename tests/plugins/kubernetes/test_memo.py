@@ -106,3 +106,24 @@ async def test_no_memo_behind_prefer(api: FakeAPI) -> None:
         for _ in range(3):
             await ask(srv, "web.demo.svc.cluster.local")
         assert dispatcher(srv).memos == {}
+
+
+async def test_memos_of_one_generation_share_their_check(api: FakeAPI) -> None:
+    async with serve_corefile(corefile(api.url)) as srv:
+        for name in ("web", "db", "nx"):
+            for _ in range(2):
+                await ask(srv, f"{name}.demo.svc.cluster.local")
+        memos = dispatcher(srv).memos
+        assert len(memos) == 3
+        (check,) = {memo.check for memo in memos.values()}
+        assert check()
+        api.add("Service", make_service("demo", "new", cluster_ip="10.96.0.99"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while check():
+            assert loop.time() < deadline, "the store did not change"
+            await asyncio.sleep(0.02)
+        await ask(srv, "new.demo.svc.cluster.local")
+        await ask(srv, "new.demo.svc.cluster.local")
+        fresh = [m.check for k, m in dispatcher(srv).memos.items() if b"\x03new" in k]
+        assert len(fresh) == 1 and fresh[0] is not check and fresh[0]()
