@@ -25,20 +25,25 @@ it did not store the reply (a zone where caching is disabled), so a stored
 answer is served by the cache with its TTL counting down.
 
 Memos live in one listener's :class:`~dnsd.server.Dispatcher`, so a reload
-starts with none. The table is bounded: when full it is emptied (every memo
-lives about a second anyway; the cache's memos end when the TTL ticks).
+starts with none. The table is bounded: when it holds :data:`LIMIT` memos the
+oldest quarter is dropped (:func:`make_room`), so a working set larger than the
+table still gets most of its hits. A memo of a kubernetes answer is about 420
+bytes (the key, the reply, the Memo and its slot; the check is shared per store
+generation), so a full table is about 40 MiB per listener and transport.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import islice
 from typing import Any
 
 #: Returns True when the memo still answers (and counts the hit); False drops it.
 MemoCheck = Callable[[], bool]
 
-#: Memos one listener keeps at most.
-LIMIT = 10_000
+#: Memos one listener keeps at most, per transport: enough for every name of a cluster with
+#: 50,000 Services and its search-path misses.
+LIMIT = 100_000
 
 
 class Memo:
@@ -63,6 +68,14 @@ class Memo:
         self.hooks = tuple(hooks)
         self.zone = zone
         self.plugin = plugin
+
+
+def make_room(memos: dict[bytes, Memo], limit: int) -> None:
+    """Drop the oldest quarter of ``memos`` (dicts keep insertion order) when it holds ``limit``."""
+    if len(memos) < limit:
+        return
+    for key in list(islice(memos, max(1, limit // 4))):
+        del memos[key]
 
 
 def memo_plugins(handlers: Sequence[Any]) -> frozenset[str]:

@@ -18,7 +18,7 @@ from prometheus_client import Counter
 from dnsd import metrics
 from dnsd.errors import ChainError
 from dnsd.fastpath import LIMIT as MEMO_LIMIT
-from dnsd.fastpath import Memo
+from dnsd.fastpath import Memo, make_room
 from dnsd.instance import Block, ListenAddr, TcpLimits
 from dnsd.log import core as log
 from dnsd.reply import Reply
@@ -205,8 +205,7 @@ class Dispatcher:
 
     def _remember(self, key: bytes, wire: bytes, reply: Reply, req: Request) -> None:
         memos = self.memos if req.proto == "udp" else self.tcp_memos
-        if len(memos) >= MEMO_LIMIT:
-            memos.clear()
+        make_room(memos, MEMO_LIMIT)
         check = reply.memo
         assert check is not None and reply.plugin is not None
         transforms = req.memo_transforms()

@@ -18,7 +18,7 @@ import dns.rcode
 import pytest
 from prometheus_client import REGISTRY
 
-from dnsd.fastpath import memo_plugins
+from dnsd.fastpath import Memo, make_room, memo_plugins
 from dnsd.plugins.cache.handler import Cache
 from dnsd.server import Dispatcher
 from dnsd.testing import TestServer, serve_corefile
@@ -180,13 +180,26 @@ async def test_tcp_has_its_own_memos() -> None:
 async def test_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from dnsd import server as server_module
 
-    monkeypatch.setattr(server_module, "MEMO_LIMIT", 3)
+    monkeypatch.setattr(server_module, "MEMO_LIMIT", 8)
     async with server() as (srv, _backend, dispatcher):
-        for i in range(8):
+        for i in range(20):
             name = f"n{i}.example.org"
             await ask(srv, name)
             await ask(srv, name)
-            assert len(dispatcher.memos) <= 3
+            assert len(dispatcher.memos) <= 8
+        # full at 8: the oldest quarter (2) made room for the newest, the rest stayed
+        names = [key[10:].split(b"\x07example")[0] for key in dispatcher.memos]
+        assert names == [b"\x03n%d" % i for i in range(12, 20)]
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "kept"),
+    [(3, 4, [0, 1, 2]), (4, 4, [1, 2, 3]), (8, 8, [2, 3, 4, 5, 6, 7]), (2, 1, [1])],
+)
+def test_make_room_drops_the_oldest_quarter(size: int, limit: int, kept: list[int]) -> None:
+    memos = {bytes([i]): Memo(b"", lambda: True, (), ".", "x") for i in range(size)}
+    make_room(memos, limit)
+    assert list(memos) == [bytes([i]) for i in kept]
 
 
 async def test_a_reload_starts_with_no_memos() -> None:
