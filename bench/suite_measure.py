@@ -329,12 +329,13 @@ def dnsperf(
     seconds: int | None = None,
     cap: CpuCap | None = None,
     retry: bool = True,
+    passes: int | None = None,
 ) -> Run:
     """dnsperf (on core 1) against ``server`` for a fixed time; at ``rate`` QPS (``-Q``) with
     per-query latencies when given. A run during which other processes used more than
     ``max_other`` % of a core is run again (twice at most, not when ``retry`` is false: a
     warm-up) once the machine is quiet."""
-    run = _dnsperf_once(load, server, port, queries, tcp, rate, seconds, cap)
+    run = _dnsperf_once(load, server, port, queries, tcp, rate, seconds, cap, passes)
     for attempt in (1, 2) if retry else ():
         if run.other <= load.max_other:
             break
@@ -343,7 +344,7 @@ def dnsperf(
             f"waiting for quiet, then run {attempt + 1} of 3"
         )
         wait_quiet(load.max_other)
-        run = _dnsperf_once(load, server, port, queries, tcp, rate, seconds, cap)
+        run = _dnsperf_once(load, server, port, queries, tcp, rate, seconds, cap, passes)
     if retry and run.other > load.max_other:
         run.notes.append(f"disturbed ({run.other:.0f}% other load) in all 3 tries")
     return run
@@ -358,11 +359,14 @@ def _dnsperf_once(
     rate: int | None,
     seconds: int | None,
     cap: CpuCap | None,
+    passes: int | None = None,
 ) -> Run:
     secs = seconds or load.seconds
     cmd = [*taskset(1), load.exe, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries)]
     cmd += ["-T", "1", "-c", str(load.clients), "-q", str(load.outstanding)]
     cmd += ["-t", str(load.timeout), "-l", str(secs)]
+    if passes is not None:  # whichever ends first: the time or the passes through the file
+        cmd += ["-n", str(passes)]
     if tcp:
         cmd += ["-m", "tcp"]
     if rate is not None:
