@@ -146,3 +146,18 @@ async def test_ipv6_clients_and_hosts_behind(tmp_path: Path) -> None:
         for tcp in (False, True):
             reply = await srv.query("www.example.org", "MX", tcp=tcp)
             assert reply.rcode() == dns.rcode.REFUSED
+
+
+async def test_ipv4_clients_on_a_dual_stack_socket(tmp_path: Path) -> None:
+    """On a socket bound to ``::`` IPv4 clients arrive IPv4-mapped; IPv4 networks still match."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("192.0.2.10 www.example.org\n")
+    text = f". {{\n    acl {{\n        block net {BLOCKED}\n    }}\n    hosts {hosts}\n}}\n"
+    async with serve_corefile(text, host="::") as srv:
+        for tcp in (False, True):
+            q = dns.message.make_query("www.example.org", "A")
+            send = dns.asyncquery.tcp if tcp else dns.asyncquery.udp
+            ok = await send(q, ALLOWED, port=srv.port, source=ALLOWED, timeout=2.0)
+            assert addresses(ok) == ["192.0.2.10"]
+            refused = await send(q, ALLOWED, port=srv.port, source=BLOCKED, timeout=2.0)
+            assert refused.rcode() == dns.rcode.REFUSED
