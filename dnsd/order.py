@@ -19,7 +19,8 @@ COREDNS_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 
 ORDER: tuple[str, ...] = (
-    "root", "timeouts", "multisocket", "reload", "bufsize", "bind", "debug", "ready", "health",
-    "prometheus", "errors", "log", "dns64", "any", "loadbalance", "acl", "cache",
-    "hosts", "k8s_external", "kubernetes", "file", "loop", "forward", "whoami",
+    "root", "timeouts", "multisocket", "reload", "nsid", "bufsize", "bind", "debug", "ready",
+    "health", "prometheus", "errors", "log", "dns64", "any", "chaos", "loadbalance", "acl",
+    "cache", "header", "minimal", "hosts", "k8s_external", "kubernetes", "file", "loop", "forward",
+    "whoami",
 )  # fmt: skip

@@ -98,6 +98,17 @@ class Request(Query):
         self.wire = self.wire[:off] + size.to_bytes(2, "big") + self.wire[off + 2 :]
         self._msg = None
 
+    def set_flags(self, flags: int) -> None:
+        """Change the header flags word (*header*'s query rules), in the wire form too.
+
+        Plugins further down the chain, and upstreams *forward* asks, see the new flags;
+        replies built with :meth:`reply` copy RD and CD from them. Opcode and rcode bits
+        are the caller's to keep.
+        """
+        self.flags = flags & 0xFFFF
+        self.wire = self.wire[:2] + self.flags.to_bytes(2, "big") + self.wire[4:]
+        self._msg = None
+
     def on_reply(self, observer: ReplyObserver) -> None:
         """Call ``observer(req, wire, plugin)`` once the reply has been encoded."""
         if self._observers is None:
