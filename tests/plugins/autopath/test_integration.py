@@ -240,3 +240,23 @@ async def test_terminating_pod_no_longer_counts(
         await wait_for(lambda: k8s.search_path("x.cluster.local.", REUSED) is None)
         reply = await ask(srv, REUSED, WWW1)
         assert reply.rcode() == dns.rcode.NXDOMAIN
+
+
+async def test_search_list_from_a_file(tmp_path: Path) -> None:
+    """``autopath RESOLV-CONF`` (relative to *root*): the same list for every client."""
+    (tmp_path / "db.example.test").write_text(ZONE)
+    (tmp_path / "resolv.conf").write_text("search Corp.Example.Test example.test\n")
+    text = (
+        f". {{\n    root {tmp_path}\n    autopath resolv.conf\n"
+        "    file db.example.test example.test\n}\n"
+    )
+    async with serve_corefile(text) as srv:
+        name = "dual.corp.example.test."
+        for client in (NS1, NOBODY):
+            reply = await ask(srv, client, name, "AAAA")
+            assert answer(reply) == [
+                f"{name} CNAME dual.example.test.",
+                "dual.example.test. AAAA fd00::3",
+            ]
+        reply = await ask(srv, NOBODY, "intranet.corp.example.test.")
+        assert answer(reply) == ["intranet.corp.example.test. A 10.5.0.4"]
