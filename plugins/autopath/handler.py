@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from dnslib import CNAME, RR, DNSLabel
 from prometheus_client import Counter
@@ -39,6 +39,7 @@ _HEADER = struct.Struct("!HHHHHH")
 _OPT_RR = struct.Struct("!HHIH")
 #: Search domains of plugins remembered as labels, at most (cleared when full).
 _LABELS_CACHE = 4096
+_MISSING: Labels = (b"",)  # a label tuple no domain has (labels are never empty)
 
 success = Counter(
     "success",
@@ -94,7 +95,6 @@ class Autopath:
                 continue
             reply = await next(sub)
             if _final(reply):
-                assert reply is not None
                 success.labels(req.server).inc()
                 return _as_asked(req, reply)
         return first
@@ -108,8 +108,8 @@ class Autopath:
             return None
         found: list[Labels] = []
         for i, domain in enumerate(domains):
-            labels = self._labels.get(domain, ())
-            if labels == ():
+            labels = self._labels.get(domain, _MISSING)
+            if labels is _MISSING:
                 labels = self._remember(domain)
             if labels is None:
                 if i == 0:
@@ -133,7 +133,7 @@ def _in_zones(name: str, zones: Sequence[str]) -> bool:
     return any(z == "." or name == z or name.endswith("." + z) for z in zones)
 
 
-def _final(reply: Reply | None) -> bool:
+def _final(reply: Reply | None) -> TypeGuard[Reply]:
     """A reply that ends the walk: anything but NXDOMAIN (SERVFAIL and NODATA too, as CoreDNS).
     None (no plugin answered) does not: CoreDNS goes on when nothing was written."""
     return reply is not None and (reply.drop or reply.rcode != NXDOMAIN)

@@ -339,3 +339,25 @@ def test_subquery_without_edns() -> None:
     req = make_request("a.b.", use_edns=False)
     sub = subquery(req, (b"c",))
     assert sub is not None and not sub.edns and sub.qname == "c."
+
+
+async def test_root_zone_search_list_from_plugin() -> None:
+    """*kubernetes* serving ``.`` gives ``<ns>.svc.``, ``svc.``, ``.``: the root is the bare
+    name."""
+
+    class RootPods:
+        def search_path(self, qname: str, client_ip: str) -> Sequence[str] | None:
+            return ("default.svc.", "svc.", ".")
+
+    h = Autopath(AutopathOptions(zones=(".",), plugin="kubernetes"))
+    h.bind(RootPods())
+    backend = Backend()
+    for _ in range(2):  # the second time from the remembered labels
+        backend.asked.clear()
+        reply = await serve(h, make_request("example.com.default.svc."), backend)
+        assert reply is not None
+        assert answer_lines(reply) == [
+            "example.com.default.svc. 300 IN CNAME example.com.",
+            "example.com. 300 IN A 93.184.215.14",
+        ]
+        assert backend.asked == ["example.com.default.svc.", "example.com.svc.", "example.com."]
