@@ -106,6 +106,13 @@ class Controller(Dispenser):
         """Put ``handler`` in this block's chain, at its directive's place in ORDER."""
         self.block.handlers.append(handler)
 
+    def after_block_setup(self, check: Callable[[], None]) -> None:
+        """Call ``check()`` once every plugin of this block is set up, before its chain is
+        compiled: a plugin that needs one set up after it (later in ORDER) finds that handler in
+        ``self.block.handlers`` there. A :class:`~dnsd.errors.CorefileError` it raises refuses
+        the configuration, as an error of setup would (``-check`` reports it too)."""
+        self.block.checks.append(check)
+
     def add_readiness(self, name: str, ready: Callable[[], bool]) -> None:
         """Report ``ready()`` to the *ready* plugin under ``name``."""
         self.block.readiness.append((name, ready))

@@ -66,6 +66,8 @@ class Block:
     handlers: list[Handler] = field(default_factory=list)
     readiness: list[tuple[str, Callable[[], bool]]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Checks run once every plugin of the block is set up (:meth:`Controller.after_block_setup`).
+    checks: list[Callable[[], None]] = field(default_factory=list)
     chain: Next | None = None
     #: Plugins whose replies the server may remember (:mod:`dnsd.fastpath`).
     memo_plugins: frozenset[str] = frozenset()
@@ -206,6 +208,13 @@ def _setup_block(
         for handler in block.handlers[before:]:
             if isinstance(handler, Readiness):
                 block.readiness.append((handler.name, handler.ready))
+    for check in block.checks:
+        try:
+            check()
+        except CorefileError:
+            raise
+        except Exception as exc:  # a check's bug: still positioned, at the block
+            raise CorefileError(str(exc) or type(exc).__name__, block.file, block.line) from exc
     block.chain = compile_chain(block.handlers)
     block.memo_plugins = memo_plugins(block.handlers)
 

@@ -19,7 +19,7 @@ from dnsd import authoritative
 from dnsd.controller import Controller
 from dnsd.log import plugin_logger
 from dnsd.plugin import Next
-from dnsd.plugins.kubernetes import records
+from dnsd.plugins.kubernetes import records, searchpath
 from dnsd.plugins.kubernetes.client import make_api
 from dnsd.plugins.kubernetes.informer import Informer
 from dnsd.plugins.kubernetes.objects import (
@@ -58,11 +58,19 @@ class Kubernetes:
 
     name = NAME
 
-    def __init__(self, opts: KubernetesOptions, store: Store, ropts: records.Options) -> None:
+    def __init__(
+        self,
+        opts: KubernetesOptions,
+        store: Store,
+        ropts: records.Options,
+        host_search: tuple[str, ...] = (),
+    ) -> None:
         self.opts = opts
         self.store = store
         self.ropts = ropts
         self._memo: tuple[int, Callable[[], bool]] | None = None
+        #: This server's own resolv.conf search domains, the end of every search path.
+        self.host_search = host_search
         kinds = ["Namespace", "Service"]
         if not opts.noendpoints:
             kinds.append("EndpointSlice")
@@ -93,6 +101,28 @@ class Kubernetes:
         """The settings that decide what is exposed (namespaces, namespace_labels,
         endpoint_pod_names, dns_ips), for plugins that must agree with them (*k8s_external*)."""
         return self.ropts
+
+    def search_path(self, qname: str, client_ip: str) -> tuple[str, ...] | None:
+        """The search path of the pod at ``client_ip`` for ``qname`` (lowercase, absolute), for
+        *autopath* (``autopath @kubernetes``): ``<ns>.svc.<zone>``, ``svc.<zone>``, ``<zone>``,
+        then this server's own resolv.conf search domains, where ``<zone>`` is the longest zone
+        of this plugin holding ``qname``.
+
+        None (no autopath) without ``pods verified``, outside the zones, and when the address is
+        not that of exactly one pod with an address of its own (see :mod:`.searchpath`).
+        """
+        if self.opts.pods != "verified":
+            return None
+        return searchpath.client_search(
+            self.store, self.opts.zones, self.host_search, qname, client_ip
+        )
+
+    def search_path_error(self) -> str:
+        """Why :meth:`search_path` can never give a path with this configuration ('' if it can):
+        *autopath* refuses the configuration with this message."""
+        if self.opts.pods != "verified":
+            return "the kubernetes plugin needs 'pods verified' to find a client's namespace"
+        return ""
 
     def ready(self) -> bool:
         """Every watched resource has been listed once."""
@@ -148,7 +178,9 @@ def register(c: Controller, opts: KubernetesOptions) -> None:
         dns_ips=_own_ips(c.settings.get("bind", [])),
     )
     store = Store()
-    handler = Kubernetes(opts, store, ropts)
+    # Read at setup, as CoreDNS does (every reload reads it again); only autopath needs it.
+    host = searchpath.host_search(searchpath.RESOLV_CONF) if opts.pods == "verified" else ()
+    handler = Kubernetes(opts, store, ropts, host)
     store.on_change(_programming_observer(store))
     feed = _Feed(c, opts, handler)
     c.add_handler(handler)

@@ -22,7 +22,8 @@ follows CoreDNS's ``plugin/kubernetes/object``:
   port number is ``-1``, as CoreDNS's sentinel), and the annotation
   ``endpoints.kubernetes.io/last-change-trigger-time`` as a unix time (programming latency).
 - Namespace: name and labels.
-- Pod: namespace, name and every IP of ``status.podIPs`` (CoreDNS keeps only ``podIP``);
+- Pod: namespace, name, every IP of ``status.podIPs`` (CoreDNS keeps only ``podIP``) and
+  ``spec.hostNetwork`` (such a pod has its node's IP: *autopath* cannot tell it apart);
   terminating (``metadata.deletionTimestamp``) and finished (phase Succeeded/Failed) pods are
   absent.
 """
@@ -144,6 +145,8 @@ class Pod:
     namespace: str
     name: str
     ips: tuple[str, ...]
+    #: ``spec.hostNetwork``: the pod shares its node's IP with the node and its other such pods.
+    host_network: bool = False
 
     @property
     def key(self) -> Key:
@@ -363,7 +366,7 @@ def convert_pod(obj: dict[str, Any]) -> Pod | None:
     if not raw:
         raw = [status.get("podIP")]
     ips = tuple(dict.fromkeys(ip for ip in map(canonical_ip, raw) if ip is not None))
-    return Pod(key[0], key[1], ips)
+    return Pod(key[0], key[1], ips, _dict(obj.get("spec")).get("hostNetwork") is True)
 
 
 @dataclass(frozen=True)

@@ -360,6 +360,21 @@ POD_CASES = [
         Pod("d", "p", ("10.244.0.1",)),
     ),
     Case("pending-no-ip", pod("d", "p", phase="Pending"), Pod("d", "p", ())),
+    Case(
+        "host-network",
+        {**pod("d", "p", "192.168.1.5"), "spec": {"hostNetwork": True}},
+        Pod("d", "p", ("192.168.1.5",), host_network=True),
+    ),
+    Case(
+        "host-network-false",
+        {**pod("d", "p", "10.244.0.1"), "spec": {"hostNetwork": False}},
+        Pod("d", "p", ("10.244.0.1",)),
+    ),
+    Case(
+        "host-network-not-a-bool",
+        {**pod("d", "p", "10.244.0.1"), "spec": {"hostNetwork": "true"}},
+        Pod("d", "p", ("10.244.0.1",)),
+    ),
     Case("terminating", pod("d", "p", "10.244.0.1", deleting=True), None),
     Case("succeeded", pod("d", "p", "10.244.0.1", phase="Succeeded"), None),
     Case("failed", pod("d", "p", "10.244.0.1", phase="Failed"), None),
