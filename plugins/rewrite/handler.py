@@ -57,8 +57,10 @@ class Rewrite:
         reply = await next(sub)
         if reply is None or reply.drop:
             return reply
-        if sub is not req and sub.observers():
-            req.on_reply(lambda _req, wire, plugin: sub.replied(wire, plugin))
+        if sub is not req:
+            reply.memo = None  # the plugin vouched for the rewritten query, not the client's
+            if sub.observers():
+                req.on_reply(lambda _req, wire, plugin: sub.replied(wire, plugin))
         if not responses and not state.question_changed():
             return reply
         msg = reply.msg if reply.wire is not None else copy.deepcopy(reply.msg)
