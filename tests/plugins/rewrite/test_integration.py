@@ -1,4 +1,5 @@
-"""rewrite end to end: the real server, *kubernetes* behind it on the fake API server, dnspython.
+"""rewrite end to end: the real server, *cache* and *kubernetes* (on the fake API server) behind
+it, dnspython.
 
 - a migration alias (``.old.example.`` -> ``.svc.cluster.local.``, answer auto) and a regex
   with groups to a Service, with live cluster changes seen through the alias;
@@ -26,6 +27,7 @@ from dnslib import RR, TXT, A, DNSLabel, DNSRecord
 
 from dnsd.controller import Controller
 from dnsd.plugin import REGISTRY, Next
+from dnsd.plugins.cache.handler import Cache
 from dnsd.reply import Reply
 from dnsd.request import Request
 from dnsd.server import Dispatcher
@@ -77,7 +79,7 @@ def api() -> Iterator[FakeAPI]:
 def corefile(api: FakeAPI) -> str:
     rewrites = "".join(f"    {line}\n" for line in REWRITES)
     return (
-        f". {{\n    errors\n{rewrites}"
+        f". {{\n    errors\n{rewrites}    cache 30\n"
         f"    kubernetes cluster.local in-addr.arpa {{\n        endpoint {api.url}\n    }}\n}}\n"
     )
 
@@ -128,11 +130,17 @@ async def test_rewrites_in_front_of_kubernetes(
     api: FakeAPI, qname: str, qtype: str, rcode: str, answer: list[str]
 ) -> None:
     async with cluster(api) as srv:
-        for tcp in (False, True):
+        for tcp in (False, True, False):
             reply = await srv.query(qname, qtype, tcp=tcp)
             assert reply.question[0].to_text() == f"{qname}. IN {qtype}"  # exactly as asked
             assert dns.rcode.to_text(reply.rcode()) == rcode
             assert rrs(reply) == answer
+        assert cache_hits(srv) >= 2  # the rewritten query is what the cache keeps
+
+
+def cache_hits(srv: TestServer) -> int:
+    (cache,) = [h for b in srv.instance.blocks for h in b.handlers if isinstance(h, Cache)]
+    return sum(sum(counters.hits) for counters in cache._counters.values())
 
 
 async def test_a_new_service_resolves_through_the_alias(api: FakeAPI) -> None:
