@@ -20,7 +20,7 @@ COREDNS_ORDER: tuple[str, ...] = (
 
 ORDER: tuple[str, ...] = (
     "root", "timeouts", "multisocket", "reload", "nsid", "bufsize", "bind", "debug", "ready",
-    "health", "prometheus", "errors", "log", "dns64", "any", "chaos", "loadbalance", "autopath",
-    "acl", "cache", "header", "minimal", "hosts", "k8s_external", "kubernetes", "file", "loop",
-    "forward", "whoami",
+    "health", "prometheus", "errors", "log", "dns64", "any", "chaos", "loadbalance", "rewrite",
+    "autopath", "acl", "cache", "header", "minimal", "hosts", "k8s_external", "kubernetes", "file",
+    "loop", "forward", "whoami",
 )  # fmt: skip
