@@ -1,4 +1,8 @@
-"""multisocket: whoami with 1 and 2 dnsd processes sharing the port, and the memory per worker.
+"""multisocket: 1 and 2 dnsd processes sharing the port, and the memory per worker.
+
+Workloads: ``whoami`` (every query through the chain: whoami looks at the client, so no memo)
+and ``k8s`` (the kubernetes plugin with 1,000 Services from an ``objects`` file, every Service's
+name asked in turn with a fifth of the names missing: memo hits once warm, as in the suite).
 
 Runs ``python -m dnsd`` from this checkout with ``multisocket N`` for each N, dnsperf
 against it for a fixed time, and prints (and appends to bench/README.md) QPS, average
@@ -10,13 +14,14 @@ processes get cores 0 and 1 and dnsperf shares core 1 (a 2-core machine has no t
 core): the figure shows what a second process buys when the load generator competes
 for a core, so it understates the gain on a machine with a spare core.
 
-    python bench/workers.py [--seconds 10] [--counts 1,2] [--no-record]
+    python bench/workers.py [--workload whoami|k8s] [--seconds 10] [--counts 1,2] [--no-record]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -39,8 +44,32 @@ from fixed_answer import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "README.md"
-COREFILE = ".:{port} {{\n    bind 127.0.0.1\n    multisocket {n}\n    whoami\n}}\n"
-HEADER = "## workers.py: multisocket, whoami with 1 and 2 processes"
+COREFILES = {
+    "whoami": ".:{port} {{\n    bind 127.0.0.1\n    multisocket {n}\n    whoami\n}}\n",
+    "k8s": ".:{port} {{\n    bind 127.0.0.1\n    multisocket {n}\n"
+    "    kubernetes cluster.local {{\n        objects {objects}\n    }}\n}}\n",
+}
+HEADERS = {
+    "whoami": "## workers.py: multisocket, whoami with 1 and 2 processes",
+    "k8s": "## workers.py --workload k8s: multisocket, kubernetes names with 1 and 2 processes",
+}
+K8S_SERVICES = 1000
+
+
+def workload_files(workload: str, folder: Path) -> tuple[dict[str, str], Path]:
+    """(Corefile fields, query file) of ``workload`` written into ``folder``."""
+    queries = folder / "queries"
+    if workload == "whoami":
+        queries.write_text("whoami.example.org A\n" * 1000)
+        return {}, queries
+    from suite_data import query_file
+    from suite_scale import scale_objects, scale_questions
+
+    objects = scale_objects(K8S_SERVICES)
+    path = folder / "objects.json"
+    path.write_text(json.dumps(objects))
+    queries.write_text(query_file(scale_questions(objects)))
+    return {"objects": str(path)}, queries
 
 
 def children(pid: int) -> list[int]:
@@ -68,14 +97,13 @@ def _serving(pid: int) -> bool:
     return Path(folder, f"worker-{index}.sock").exists()
 
 
-def run(n: int, seconds: int, dnsperf: str) -> list[str]:
+def run(workload: str, n: int, seconds: int, dnsperf: str) -> list[str]:
     port = free_port()
     cores = "0" if n == 1 else "0,1"
     with tempfile.TemporaryDirectory() as tmp:
         conf = Path(tmp) / "Corefile"
-        conf.write_text(COREFILE.format(port=port, n=n))
-        queries = Path(tmp) / "queries"
-        queries.write_text("whoami.example.org A\n" * 1000)
+        fields, queries = workload_files(workload, Path(tmp))
+        conf.write_text(COREFILES[workload].format(port=port, n=n, **fields))
         pin = ["taskset", "-c", cores] if taskset(0) else []
         cmd = [*pin, sys.executable, "-m", "dnsd", "-conf", str(conf), "-quiet"]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -88,8 +116,10 @@ def run(n: int, seconds: int, dnsperf: str) -> list[str]:
             time.sleep(1.0)  # let start-up garbage settle before reading the idle RSS
             idle = [rss_kib(p) for p in [server.pid, *workers]]
             pids = [server.pid, *workers]
-            cpu0 = sum(cpu_seconds(p) for p in pids)
             load = [dnsperf, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries), "-T", "1"]
+            warm = [*load, "-n", "2", "-l", "60", "-c", "20", "-q", "200"]  # each name, each worker
+            subprocess.run([*taskset(1), *warm], capture_output=True, timeout=120)
+            cpu0 = sum(cpu_seconds(p) for p in pids)
             load += ["-l", str(seconds), "-c", "20", "-q", "200"]
             perf = subprocess.run(
                 [*taskset(1), *load], capture_output=True, text=True, timeout=seconds + 60
@@ -119,6 +149,7 @@ def run(n: int, seconds: int, dnsperf: str) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workload", choices=sorted(COREFILES), default="whoami")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--counts", default="1,2")
     ap.add_argument("--no-record", action="store_true")
@@ -127,14 +158,14 @@ def main() -> int:
     head = ["date", "commit", "machine", "N", "pinning", "dnsperf", "QPS", "avg latency ms"]
     head += ["lost", "CPU µs/query (all processes)", "supervisor RSS MiB idle / after"]
     head += ["worker RSS MiB idle / after"]
-    rows = ["| " + " | ".join(run(int(n), args.seconds, dnsperf)) + " |"
+    rows = ["| " + " | ".join(run(args.workload, int(n), args.seconds, dnsperf)) + " |"
             for n in args.counts.split(",")]  # fmt: skip
     print("| " + " | ".join(head) + " |")
     print("\n".join(rows))
     if not args.no_record:
         # Rows go under this script's table (fixed_answer.py appends at the end of the file).
         text = RESULTS.read_text()
-        start = text.index(HEADER)
+        start = text.index(HEADERS[args.workload])
         table_end = text.index("\n\n", text.index("|---", start))
         RESULTS.write_text(text[:table_end] + "\n" + "\n".join(rows) + text[table_end:])
     return 0
