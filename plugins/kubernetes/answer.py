@@ -79,6 +79,9 @@ class Answer:
     extra: list[RR] = field(default_factory=list)
     #: A name outside the zone the answer's last CNAME points to (see the module docstring).
     cname_target: str | None = None
+    #: The namespace whose objects (and the Namespaces) alone decide this answer: a name under
+    #: ``<namespace>.svc`` or ``<namespace>.pod``; None when any change may alter it.
+    namespace: str | None = None
 
     @property
     def soa(self) -> bool:

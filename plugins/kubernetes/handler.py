@@ -41,6 +41,8 @@ log = plugin_logger(NAME)
 
 REFUSED = 5
 AXFR, IXFR = 252, 251
+#: Namespaces whose memo checks are kept (queries can name namespaces that do not exist).
+_NS_MEMOS_MAX = 4096
 
 programming_duration = Histogram(
     "dns_programming_duration_seconds",
@@ -69,6 +71,7 @@ class Kubernetes:
         self.store = store
         self.ropts = ropts
         self._memo: tuple[int, Callable[[], bool]] | None = None
+        self._ns_memos: dict[str, tuple[int, int, Callable[[], bool]]] = {}
         #: This server's own resolv.conf search domains, the end of every search path.
         self.host_search = host_search
         kinds = ["Namespace", "Service"]
@@ -131,10 +134,11 @@ class Kubernetes:
     async def serve(self, req: Request, next: Next) -> Reply | None:
         if req.qclass != 1:
             return await next(req)
-        memo = self._memo_check()  # before reading: a change meanwhile ends the memo
         answer = records.resolve(self.store, self.ropts, req.labels, req.qtype)
         if answer is None:
             return await next(req)
+        # Taken before any await: the store changes only on this thread, between awaits.
+        memo = self._memo_check() if answer.namespace is None else self._ns_check(answer.namespace)
         if req.qtype in (AXFR, IXFR):
             return Reply(req.reply(rcode=REFUSED))  # zone transfers are the transfer plugin's
         # An ExternalName's target is resolved elsewhere; the rest is ours until the data change.
@@ -148,6 +152,25 @@ class Kubernetes:
             lookups=lookups,
             memo=memo,
         )
+
+    def _ns_check(self, namespace: str) -> Callable[[], bool]:
+        """The memo check of an answer decided by one namespace's objects: true until they or the
+        Namespaces change, so endpoint churn elsewhere in a large cluster leaves it standing.
+        One function per namespace and stamp, shared."""
+        store = self.store
+        ns_stamp, stamps = store.namespaces_stamp, store.ns_stamps
+        stamp = stamps.get(namespace, 0)
+        held = self._ns_memos.get(namespace)
+        if held is not None and held[0] == ns_stamp and held[1] == stamp:
+            return held[2]
+        if len(self._ns_memos) >= _NS_MEMOS_MAX:  # names of namespaces that may not exist
+            self._ns_memos.clear()
+
+        def check() -> bool:
+            return store.namespaces_stamp == ns_stamp and stamps.get(namespace, 0) == stamp
+
+        self._ns_memos[namespace] = (ns_stamp, stamp, check)
+        return check
 
     def _memo_check(self) -> Callable[[], bool]:
         """The memo check of answers from the store as it is now: true while its generation

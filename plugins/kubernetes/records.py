@@ -90,7 +90,13 @@ def resolve(store: Store, opts: Options, qname: str | Sequence[bytes], qtype: in
     if matched is None:
         return None
     q = Query(store, opts, labels, low, matched[0], qtype)
-    return reverse(q) if matched[1] and q.rel else _forward(q)
+    if matched[1] and q.rel:
+        return reverse(q)
+    answer = _forward(q)
+    rel = q.rel
+    if len(rel) >= 3 and rel[-1] in ("svc", "pod"):
+        answer.namespace = rel[-2]  # Services, slices, Pods of that namespace; Namespaces
+    return answer
 
 
 # -- forward zones ---------------------------------------------------------------------------

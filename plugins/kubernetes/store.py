@@ -106,6 +106,11 @@ class Store:
         self._listeners: list[Listener] = []
         #: Grows by one for every changed key.
         self.generation = 0
+        #: The generation of the last change to a Namespace object.
+        self.namespaces_stamp = 0
+        #: Namespace -> the generation of the last change to a Service, slice or Pod in it
+        #: (never removed, so a stamp never repeats).
+        self.ns_stamps: dict[str, int] = {}
         #: Unix time of the last change (the SOA serial).
         self.serial = int(time.time())
         #: Kinds whose first full list has been delivered.
@@ -203,6 +208,10 @@ class Store:
         elif kind == "Pod":
             self._index_pod(old, new)  # type: ignore[arg-type]
         self.generation += 1
+        if kind == "Namespace":
+            self.namespaces_stamp = self.generation
+        else:
+            self.ns_stamps[key[0]] = self.generation
         self.serial = int(time.time())
         for listener in self._listeners:
             try:

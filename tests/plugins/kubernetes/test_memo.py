@@ -4,13 +4,15 @@ zone, loadbalance): repeated queries skip the chain, and a data change ends ever
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dns.message
 import dns.rcode
 import pytest
 
 from dnsd.plugins.cache.handler import Cache
+from dnsd.plugins.kubernetes.handler import Kubernetes as K8s
+from dnsd.plugins.kubernetes.store import Store
 from dnsd.server import Dispatcher
 from dnsd.testing import TestServer, serve_corefile
 from tests.plugins.kubernetes.fakeapi import (
@@ -127,3 +129,52 @@ async def test_memos_of_one_generation_share_their_check(api: FakeAPI) -> None:
         await ask(srv, "new.demo.svc.cluster.local")
         fresh = [m.check for k, m in dispatcher(srv).memos.items() if b"\x03new" in k]
         assert len(fresh) == 1 and fresh[0] is not check and fresh[0]()
+
+
+def k8s_store(srv: TestServer) -> Store:
+    (store,) = {h.store for b in srv.instance.blocks for h in b.handlers if isinstance(h, K8s)}
+    return store
+
+
+async def wait_generation(srv: TestServer, before: int) -> None:
+    store = k8s_store(srv)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    while store.generation == before:
+        assert loop.time() < deadline, "the store did not change"
+        await asyncio.sleep(0.02)
+
+
+def generation(srv: TestServer) -> int:
+    return k8s_store(srv).generation
+
+
+async def test_churn_in_another_namespace_keeps_the_memos(api: FakeAPI) -> None:
+    """Endpoint churn anywhere must not end every memo of a large cluster: a memo scoped to its
+    namespace holds through changes elsewhere and ends with a change in its own namespace, or to
+    any Namespace. Names not under one namespace (the apex) end with any change."""
+    async with serve_corefile(corefile(api.url)) as srv:
+        names = ["web.demo.svc.cluster.local", "nx.demo.svc.cluster.local", "cluster.local"]
+        for name in names:
+            await ask(srv, name)
+            await ask(srv, name)
+        memos = dispatcher(srv).memos
+        assert len(memos) == 3
+
+        def check(label: bytes) -> Callable[[], bool]:
+            (found,) = [m.check for k, m in memos.items() if k[10:].startswith(label)]
+            return found
+
+        web, nx, apex = check(b"\x03web"), check(b"\x02nx"), check(b"\x07cluster")
+        assert web() and nx() and apex()
+
+        before = generation(srv)  # churn in another namespace
+        api.add("EndpointSlice", make_slice("other", "x", endpoints=["10.244.5.5"]))
+        await wait_generation(srv, before)
+        assert web() and nx(), "a change in namespace other ended demo's memos"
+        assert not apex(), "the apex memo outlived a change"
+
+        before = generation(srv)  # a change in demo itself
+        api.add("EndpointSlice", make_slice("demo", "web", endpoints=["10.244.0.99"]))
+        await wait_generation(srv, before)
+        assert not web()

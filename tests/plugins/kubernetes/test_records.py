@@ -845,3 +845,29 @@ def test_dnspython_sees_the_same_records(store: Store) -> None:
     assert sorted(str(r.target) for r in rrset) == sorted(
         [f"db-0.{HL}", f"10-244-1-2.{HL}", f"fd00--1-5.{HL}"]
     )
+
+
+SCOPES = [
+    ("svc.demo.svc.cluster.local.", "A", "demo"),
+    ("_http._tcp.web.Demo.svc.cluster.local.", "SRV", "demo"),
+    ("ep-0.db.demo.svc.cluster.local.", "A", "demo"),
+    ("nothing.here.svc.cluster.local.", "A", "here"),
+    ("10-244-0-5.demo.pod.cluster.local.", "A", "demo"),
+    ("a.b.c.d.e.demo.svc.cluster.local.", "A", "demo"),
+    ("demo.svc.cluster.local.", "A", None),
+    ("svc.cluster.local.", "A", None),
+    ("cluster.local.", "SOA", None),
+    ("ns.dns.cluster.local.", "A", None),
+    ("dns-version.cluster.local.", "TXT", None),
+    ("x.demo.other.cluster.local.", "A", None),
+    ("5.0.244.10.in-addr.arpa.", "PTR", None),
+]
+
+
+@pytest.mark.parametrize(("qname", "qtype", "namespace"), SCOPES)
+def test_answer_namespace_scopes_the_memo(
+    store: Store, qname: str, qtype: str, namespace: str | None
+) -> None:
+    got = resolve(store, OPTIONS["insecure"], qname, getattr(QTYPE, qtype))
+    assert got is not None
+    assert got.namespace == namespace

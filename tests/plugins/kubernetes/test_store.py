@@ -276,3 +276,21 @@ def test_ip_index_shapes() -> None:
     assert store.pods_by_ip("10.244.0.1") == (pods[2],)
     store.delete("Pod", pods[2].key)
     assert store.pods_by_ip("10.244.0.1") == () and len(store._pods_by_ip) == 0
+
+
+def test_stamps_per_namespace_and_for_namespaces() -> None:
+    from dnsd.plugins.kubernetes.objects import Namespace as NamespaceRecord
+    from dnsd.plugins.kubernetes.objects import convert_service
+    from tests.plugins.kubernetes.test_objects import svc
+
+    store = Store()
+    web = convert_service(svc("a", "web"))
+    store.upsert("Service", ("a", "web"), web)
+    assert store.ns_stamps == {"a": 1} and store.namespaces_stamp == 0
+    store.upsert("Service", ("b", "web"), convert_service(svc("b", "web")))
+    assert store.ns_stamps == {"a": 1, "b": 2}
+    store.upsert("Namespace", ("", "a"), NamespaceRecord("a"))
+    assert store.namespaces_stamp == 3 and store.ns_stamps == {"a": 1, "b": 2}
+    store.delete("Service", ("a", "web"))
+    store.upsert("Service", ("a", "web"), web)  # back as it was: a new stamp all the same
+    assert store.ns_stamps == {"a": 5, "b": 2} and store.generation == 5
