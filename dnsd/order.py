@@ -20,6 +20,6 @@ COREDNS_ORDER: tuple[str, ...] = (
 
 ORDER: tuple[str, ...] = (
     "root", "timeouts", "multisocket", "reload", "bufsize", "bind", "debug", "ready", "health",
-    "prometheus", "errors", "log", "any", "loadbalance", "cache", "hosts", "k8s_external",
-    "kubernetes", "file", "loop", "forward", "whoami",
+    "prometheus", "errors", "log", "any", "loadbalance", "cache", "template", "hosts",
+    "k8s_external", "kubernetes", "file", "loop", "forward", "whoami",
 )  # fmt: skip
