@@ -69,11 +69,11 @@ def _header(
     """``[TTL] [CLASS] [TTL] TYPE`` after the owner."""
     ttl: int | None = None
     rdclass = dns.rdataclass.IN
-    word = tok.get_string()
+    word = _word(tok)
     ttl, word = _ttl(word, tok, ttl)
     try:
         rdclass = dns.rdataclass.from_text(word)
-        word = tok.get_string()
+        word = _word(tok)
     except dns.rdataclass.UnknownRdataclass:
         pass
     ttl, word = _ttl(word, tok, ttl)
@@ -91,4 +91,12 @@ def _ttl(word: str, tok: dns.tokenizer.Tokenizer, ttl: int | None) -> tuple[int 
         value = dns.ttl.from_text(word)
     except dns.ttl.BadTTL:
         return None, word
-    return value, tok.get_string()
+    return value, _word(tok)
+
+
+def _word(tok: dns.tokenizer.Tokenizer) -> str:
+    """The next word of the record's line; a SyntaxError when the line ends first."""
+    token = tok.get()
+    if token.is_eol_or_eof():
+        raise dns.exception.SyntaxError("the record has no type")
+    return str(token.value)

@@ -67,7 +67,7 @@ class ExtendedError:
     reason: str = ""
 
 
-DEFAULT_REGEX = Regex(".*", re.compile(".*"))
+DEFAULT_REGEX = Regex(".*", compile_go(".*"))
 
 
 @dataclass(frozen=True)

@@ -105,13 +105,12 @@ class _Parser:
 
     # -- items ------------------------------------------------------------------------------
     def next(self) -> Item:
-        item = self.items[self.i]
-        if item.kind != "eof":
-            self.i += 1
+        item = self.items[min(self.i, len(self.items) - 1)]
+        self.i += 1
         return item
 
     def peek(self) -> Item:
-        return self.items[self.i]
+        return self.items[min(self.i, len(self.items) - 1)]
 
     def backup(self, n: int = 1) -> None:
         self.i -= n
@@ -127,8 +126,9 @@ class _Parser:
         self.backup()
         return item
 
-    def error(self, message: str, pos: int | None = None) -> ParseError:
-        return ParseError(message, self.peek().pos if pos is None else pos)
+    def error(self, message: str) -> ParseError:
+        """``message`` at the next item that is not a space."""
+        return ParseError(message, self.peek_non_space().pos)
 
     def unexpected(self, item: Item, context: str) -> ParseError:
         return ParseError(f"unexpected {describe(item)} in {context}", item.pos)
@@ -296,6 +296,7 @@ class _Parser:
         if node is None or self.peek().kind != "field":
             return node
         fields: list[str] = []
+        chain_pos = self.peek().pos  # Go's ChainNode is where its first field is
         while self.peek().kind == "field":
             fields.append(self.next().value[1:])
         if isinstance(node, FieldNode):
@@ -304,7 +305,7 @@ class _Parser:
             return VariableNode(node.pos, [*node.ident, *fields])
         if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
             raise ParseError(f"unexpected . after term {quote(str(node))}", node.pos)
-        return ChainNode(node.pos, node, fields)
+        return ChainNode(chain_pos, node, fields)
 
     def term(self) -> Node | None:
         item = self.next_non_space()
