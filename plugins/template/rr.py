@@ -98,5 +98,5 @@ def _word(tok: dns.tokenizer.Tokenizer) -> str:
     """The next word of the record's line; a SyntaxError when the line ends first."""
     token = tok.get()
     if token.is_eol_or_eof():
-        raise dns.exception.SyntaxError("the record has no type")
+        raise dns.exception.SyntaxError("the record has no type")  # type: ignore[no-untyped-call]
     return str(token.value)

@@ -49,7 +49,7 @@ CONFIGS = {
     template IN NS {
       authority "{{ .Zone }} 3600 IN SOA ns.engineering.coredns.io. engineering.coredns.io. (1 60 120 86400 3600)"
     }
-}""",  # noqa: E501 - CoreDNS's examples as written
+}""",  # noqa: E501 - Corefile lines as written
     "invalid": """. {
     template ANY ANY invalid {
       rcode NXDOMAIN
@@ -70,7 +70,7 @@ CONFIGS = {
       authority "{{ index .Match 1 }} 60 IN SOA ns.{{ index .Match 1 }} hostmaster.{{ index .Match 1 }} (1 60 60 60 60)"
       fallthrough
     }
-}""",  # noqa: E501 - CoreDNS's examples as written
+}""",  # noqa: E501 - Corefile lines as written
     "a-ptr": """. {
     template IN A example {
       match (^|[.])ip-(?P<a>[0-9]*)-(?P<b>[0-9]*)-(?P<c>[0-9]*)-(?P<d>[0-9]*)[.]example[.]$
@@ -81,14 +81,14 @@ CONFIGS = {
       match ^(?P<d>[0-9]*)[.](?P<c>[0-9]*)[.](?P<b>[0-9]*)[.](?P<a>[0-9]*)[.]in-addr[.]arpa[.]$
       answer "{{ .Name }} 60 IN PTR ip-{{ .Group.a }}-{{ .Group.b }}-{{ .Group.c }}-{{ .Group.d }}.example."
     }
-}""",  # noqa: E501 - CoreDNS's examples as written
+}""",  # noqa: E501 - Corefile lines as written
     "parseint": """. {
     template IN A example {
       match "^ip0a(?P<b>[a-f0-9]{2})(?P<c>[a-f0-9]{2})(?P<d>[a-f0-9]{2})[.]example[.]$"
       answer "{{ .Name }} 60 IN A 10.{{ parseInt .Group.b 16 8 }}.{{ parseInt .Group.c 16 8 }}.{{ parseInt .Group.d 16 8 }}"
       fallthrough
     }
-}""",  # noqa: E501 - CoreDNS's examples as written
+}""",  # noqa: E501 - Corefile lines as written
     "multi-pattern": """. {
     template IN A example {
       match "^ip-(?P<a>10)-(?P<b>[0-9]*)-(?P<c>[0-9]*)-(?P<d>[0-9]*)[.]dc[.]example[.]$"
@@ -187,7 +187,7 @@ CONFIGS = {
     template ANY ANY data.test {
         answer "{{ .Name }} 60 IN TXT {{ .Zone }} {{ .Class }} {{ .Type }} \\"{{ .Regex }}\\" {{ .Question.Name }} {{ .Question.Qtype }} {{ .Message.Id }} {{ .Message.RecursionDesired }} {{ .Remote }} \\"{{ .Meta \\"x/y\\" }}\\""
     }
-}""",  # noqa: E501 - CoreDNS's examples as written
+}""",  # noqa: E501 - Corefile lines as written
     "badcookie": """. {
     template IN A {
         rcode BADCOOKIE
