@@ -143,8 +143,8 @@ class _Translator:
         if match.group(2) == ":":
             self.out.append(f"(?{flags}:")
             self.scoped.append(0)
-        elif not self.out:
-            self.out.append(f"(?{flags})") if "-" not in flags else self._scoped(flags)
+        elif not self.out and "-" not in flags:
+            self.out.append(f"(?{flags})")  # at the very start: Python's global flags
         else:
             self._scoped(flags)
 

@@ -249,7 +249,6 @@ class _State:
 
     def not_a_function(self, args: list[Node] | None, final: Any) -> None:
         if (args is not None and len(args) > 1) or final is not NO_FINAL:
-            assert args is not None or final is not NO_FINAL
             what = str(args[0]) if args else "value"
             self.fail(f"can't give argument to non-function {what}")
 

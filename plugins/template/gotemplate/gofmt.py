@@ -17,10 +17,7 @@ from typing import Any
 from dnsd.plugins.template.gotemplate.values import (
     MISSING,
     Struct,
-    Uint,
-    exp_form,
     go_float,
-    shortest_digits,
     type_name,
 )
 
@@ -227,7 +224,7 @@ def format_arg(arg: Any, verb: str, spec: _Spec) -> str:
             return _pad("true" if arg else "false", spec)
     elif isinstance(arg, int):
         if verb in "vdboOxXcqU":
-            return _integer(int(arg), verb, spec, isinstance(arg, Uint))
+            return _integer(int(arg), verb, spec)
     elif isinstance(arg, float):
         if verb in "veEfFgG":
             return _float(arg, verb, spec)
@@ -280,7 +277,7 @@ def _string(text: str, verb: str, spec: _Spec) -> str:
 _BASES = {"d": 10, "v": 10, "b": 2, "o": 8, "O": 8, "x": 16, "X": 16}
 
 
-def _integer(value: int, verb: str, spec: _Spec, unsigned: bool) -> str:
+def _integer(value: int, verb: str, spec: _Spec) -> str:
     if verb == "c":
         return _pad(chr(value) if 0 <= value <= 0x10FFFF else "\ufffd", spec)
     if verb == "q":
@@ -306,7 +303,6 @@ def _integer(value: int, verb: str, spec: _Spec, unsigned: bool) -> str:
     elif spec.sharp and base == 2:
         prefix = "0b"
     sign = "-" if value < 0 else "+" if spec.plus else " " if spec.space else ""
-    del unsigned
     body = prefix + digits
     zeros = spec.zero and spec.prec is None and not spec.minus
     if zeros and spec.width is not None and len(sign + body) < spec.width:
@@ -322,9 +318,6 @@ def _float(value: float, verb: str, spec: _Spec) -> str:
         return _pad(text, spec, zeros=False)
     if verb in "vgG" and spec.prec is None:
         text = go_float(value) if verb != "G" else go_float(value).upper()
-        if verb in "gG" and spec.sharp:
-            digits, exp = shortest_digits(abs(value)) if value else ("0", 0)
-            text = exp_form(digits, exp) if "e" in text else text
     else:
         py = {"v": "g"}.get(verb, verb)
         prec = 6 if spec.prec is None else spec.prec
