@@ -21,6 +21,6 @@ COREDNS_ORDER: tuple[str, ...] = (
 ORDER: tuple[str, ...] = (
     "root", "timeouts", "multisocket", "reload", "nsid", "bufsize", "bind", "debug", "ready",
     "health", "prometheus", "errors", "log", "dns64", "any", "chaos", "loadbalance", "rewrite",
-    "autopath", "acl", "cache", "header", "minimal", "hosts", "k8s_external", "kubernetes", "file",
-    "loop", "forward", "whoami",
+    "autopath", "acl", "cache", "header", "minimal", "template", "hosts", "k8s_external",
+    "kubernetes", "file", "loop", "forward", "whoami",
 )  # fmt: skip
