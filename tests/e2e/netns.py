@@ -26,6 +26,7 @@ from typing import IO, Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = ROOT / "tests" / "e2e"
 ETC_NETNS = Path("/etc/netns")
 
 
@@ -85,6 +86,20 @@ def connect(a: str, a_addrs: list[str], b: str, b_addrs: list[str]) -> None:
 
 def _nodad(addr: str) -> tuple[str, ...]:
     return ("nodad",) if ":" in addr else ()
+
+
+def build_musl_gai(outdir: Path) -> Path:
+    """gai.c built static with musl-gcc into ``outdir``; skips (saying why) without musl-gcc."""
+    cc = shutil.which("musl-gcc")
+    if cc is None:
+        pytest.skip("musl-gcc not found: `make system-deps` installs Debian's musl-tools")
+    exe = outdir / "gai"
+    built = subprocess.run(
+        [cc, "-static", "-O2", "-Wall", "-Werror", "-o", str(exe), str(HERE / "gai.c")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    return exe
 
 
 def logs(workdir: Path) -> str:
