@@ -21,7 +21,7 @@ _TYPE_OPT = 41
 _MIN_MSG = 512
 
 
-def _skip_name(wire: bytes, off: int) -> int:
+def skip_name(wire: bytes, off: int) -> int:
     """Offset after the (possibly compressed) name at ``off``; ValueError when malformed."""
     n = len(wire)
     while off < n:
@@ -53,15 +53,15 @@ def scrub_wire(raw: bytes, query: Query, max_size: int) -> bytes | None:
     try:
         off = 12
         for _ in range(qd):
-            off = _skip_name(raw, off) + 4
+            off = skip_name(raw, off) + 4
         for _ in range(an + ns):
-            off = _skip_name(raw, off)
+            off = skip_name(raw, off)
             off += 10 + _RR_FIXED.unpack_from(raw, off)[3]
         ext_rcode = 0
         body = raw
         for _ in range(ar):
             start = off
-            off = _skip_name(raw, off)
+            off = skip_name(raw, off)
             rtype, _cls, ttl, rdlen = _RR_FIXED.unpack_from(raw, off)
             off += 10 + rdlen
             if rtype == _TYPE_OPT:

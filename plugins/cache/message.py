@@ -15,6 +15,8 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from dnsd.scrub import skip_name
+
 NOERROR, SERVFAIL, NXDOMAIN, NOTIMP = 0, 2, 3, 4
 TYPE_NS, TYPE_SOA, TYPE_OPT, TYPE_RRSIG = 2, 6, 41, 46
 TYPE_IXFR, TYPE_AXFR, TYPE_ANY = 251, 252, 255
@@ -77,19 +79,6 @@ class Shape:
     expired: bool = False
 
 
-def _skip_name(wire: bytes, off: int) -> int:
-    """Offset after the (possibly compressed) name at ``off``; IndexError/ValueError if bad."""
-    while True:
-        length = wire[off]
-        if length == 0:
-            return off + 1
-        if length >= 0xC0:
-            return off + 2
-        if length >= 0x40:
-            raise ValueError("bad label type")
-        off += length + 1
-
-
 def inspect(wire: bytes, qname: bytes, qtype: int, *, sigs: bool = False) -> Shape | None:
     """The shape of ``wire``, or None when it does not frame as a DNS message.
 
@@ -112,7 +101,7 @@ def _walk(wire: bytes, qname: bytes, qtype: int, sigs: bool) -> Shape | None:
     off = 12
     question = b""
     for i in range(qd):
-        end = _skip_name(wire, off) + 4
+        end = skip_name(wire, off) + 4
         if i == 0:
             question = wire[off:end]
         off = end
@@ -125,7 +114,7 @@ def _walk(wire: bytes, qname: bytes, qtype: int, sigs: bool) -> Shape | None:
     for section, count in ((1, an), (2, ns), (3, ar)):
         for _ in range(count):
             start = off
-            off = _skip_name(wire, off)
+            off = skip_name(wire, off)
             rtype, _rclass, ttl, rdlen = _RR.unpack_from(wire, off)
             rdata = off + 10
             end = rdata + rdlen

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+from dnsd.scrub import skip_name
+
 
 def matches(reply: bytes, question: bytes) -> bool:
     """CoreDNS's ``request.Match``: a response (QR) with exactly our question, name in any case."""
@@ -21,30 +23,18 @@ _RR = struct.Struct("!HHIH")
 _TYPE_OPT = 41
 
 
-def _skip_name(wire: bytes, off: int) -> int:
-    while True:
-        length = wire[off]
-        if length == 0:
-            return off + 1
-        if length & 0xC0 == 0xC0:
-            return off + 2
-        if length & 0xC0:
-            raise ValueError("bad label type")
-        off += length + 1
-
-
 def ext_rcode(wire: bytes) -> int:
     """The extended rcode bits (above the header's 4) from the reply's OPT; 0 without one."""
     try:
         qd, an, ns, ar = _COUNTS.unpack_from(wire, 4)
         off = 12
         for _ in range(qd):
-            off = _skip_name(wire, off) + 4
+            off = skip_name(wire, off) + 4
         for _ in range(an + ns):
-            off = _skip_name(wire, off)
+            off = skip_name(wire, off)
             off += 10 + _RR.unpack_from(wire, off)[3]
         for _ in range(ar):
-            off = _skip_name(wire, off)
+            off = skip_name(wire, off)
             rtype, _cls, ttl, rdlen = _RR.unpack_from(wire, off)
             if rtype == _TYPE_OPT:
                 return int(ttl >> 24)

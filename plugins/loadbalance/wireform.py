@@ -21,6 +21,7 @@ import struct
 from collections.abc import Sequence
 
 from dnsd.plugins.loadbalance.policy import TYPE_A, TYPE_AAAA, Owner, Rec
+from dnsd.scrub import skip_name
 
 _COUNTS = struct.Struct("!HHHH")
 _RR_FIXED = struct.Struct("!HHIH")
@@ -68,21 +69,6 @@ class Span:
         self.rtype = rtype
         self.rdata = rdata
         self.rdlen = rdlen
-
-
-def skip_name(wire: bytes, off: int) -> int:
-    """Offset after the (possibly compressed) name at ``off``; ValueError when malformed."""
-    n = len(wire)
-    while off < n:
-        length = wire[off]
-        if length == 0:
-            return off + 1
-        if length & 0xC0 == 0xC0:
-            return off + 2
-        if length & 0xC0:
-            raise ValueError("bad label type")
-        off += length + 1
-    raise ValueError("name runs past the end")
 
 
 def first_pointer(wire: bytes, off: int) -> int:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import struct
 
+from dnsd.scrub import skip_name
+
 NOERROR = "NOERROR"
 NXDOMAIN = "NXDOMAIN"
 SERVERERROR = "SERVERERROR"
@@ -60,17 +62,6 @@ def classify(typ: str) -> str:
     return _CLASS_OF.get(typ, ERROR)
 
 
-def _skip_name(wire: bytes, pos: int) -> int:
-    """Offset just past the (possibly compressed) name at ``pos``."""
-    while True:
-        length = wire[pos]
-        if length == 0:
-            return pos + 1
-        if length >= 0xC0:
-            return pos + 2
-        pos += length + 1
-
-
 class Facts:
     """The reply's rcode and type, read once from its bytes on first use."""
 
@@ -98,7 +89,7 @@ class Facts:
     def _scan(self) -> None:
         try:
             self._rcode, self._type = _typify(self.wire)
-        except (IndexError, struct.error):  # not a whole message: keep what the header says
+        except (IndexError, ValueError, struct.error):  # not a whole message: keep the header's
             self._rcode = self.wire[3] & 0x0F if len(self.wire) >= 4 else 0
             self._type = OTHERERROR
 
@@ -110,14 +101,14 @@ def _typify(wire: bytes) -> tuple[int, str]:
     pos = 12
     qtype = 0
     for i in range(qd):
-        pos = _skip_name(wire, pos)
+        pos = skip_name(wire, pos)
         if i == 0:
             (qtype,) = _TYPE.unpack_from(wire, pos)
         pos += 4
     soa = False
     delegations = 0
     for i in range(an + ns + ar):
-        pos = _skip_name(wire, pos)
+        pos = skip_name(wire, pos)
         rtype, _, ttl, rdlen = _RR_FIXED.unpack_from(wire, pos)
         pos += 10 + rdlen
         if i < an:

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dnsd.scrub import skip_name
+
 TYPE_NS, TYPE_SOA, TYPE_OPT, TYPE_RRSIG = 2, 6, 41, 46
 TYPE_IXFR, TYPE_AXFR = 251, 252
 OPCODE_NOTIFY, OPCODE_UPDATE = 4, 5
@@ -145,7 +147,7 @@ def _read_wire(wire: bytes) -> WireReply | None:
     off = 12
     qtype: int | None = None
     for i in range(qd):
-        off = _skip_name(wire, off)
+        off = skip_name(wire, off)
         if i == 0:
             qtype = int.from_bytes(wire[off : off + 2], "big")
         off += 4
@@ -157,7 +159,7 @@ def _read_wire(wire: bytes) -> WireReply | None:
     answer_end = off
     for index in range(an + ns + ar):
         start = off
-        off = _skip_name(wire, off)
+        off = skip_name(wire, off)
         rrtype, _cls, ttl, rdlen = _RR_FIXED.unpack_from(wire, off)
         rdata = off + 10
         off = rdata + rdlen
@@ -185,21 +187,6 @@ def _read_wire(wire: bytes) -> WireReply | None:
         signatures=tuple(sigs),
     )
     return WireReply(facts, answer_end, opt)
-
-
-def _skip_name(wire: bytes, off: int) -> int:
-    """Offset after the (possibly compressed) name at ``off``."""
-    n = len(wire)
-    while off < n:
-        length = wire[off]
-        if length == 0:
-            return off + 1
-        if length & 0xC0 == 0xC0:
-            return off + 2
-        if length & 0xC0:
-            raise ValueError("bad label type")
-        off += length + 1
-    raise ValueError("name runs past the end")
 
 
 def message_facts(msg: Any) -> Facts:
