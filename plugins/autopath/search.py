@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from dnsd.resolvconf import search_domains
+
 Labels = tuple[bytes, ...]
 
 #: Longest name on the wire (RFC 1035 section 2.3.4), length octets and root included.
@@ -27,25 +29,10 @@ def read_search(path: str) -> tuple[str, ...]:
     """
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    found: list[str] = []
-    for line in text.splitlines():
-        fields = line.split()
-        if not fields:
-            continue
-        if fields[0] == "search":
-            found = fields[1:]
-        elif fields[0] == "domain":
-            found = fields[1:2]
-    domains = tuple(dict.fromkeys(absolute(name) for name in found))
+    domains = search_domains(text)
     for domain in domains:
         to_labels(domain)  # raises SearchError
     return domains
-
-
-def absolute(name: str) -> str:
-    """``name`` lowercased with its final dot."""
-    name = name.lower()
-    return name if name.endswith(".") else name + "."
 
 
 def to_labels(domain: str) -> Labels:

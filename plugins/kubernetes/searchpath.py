@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from dnsd.plugins.kubernetes.objects import canonical_ip
 from dnsd.plugins.kubernetes.store import Store
+from dnsd.resolvconf import search_domains
 
 #: This server's resolv.conf, whose search domains end every search path (tests replace it).
 RESOLV_CONF = "/etc/resolv.conf"
@@ -35,21 +36,7 @@ def host_search(path: str) -> tuple[str, ...]:
             text = f.read()
     except OSError:
         return ()
-    found: list[str] = []
-    for line in text.splitlines():
-        fields = line.split()
-        if not fields:
-            continue
-        if fields[0] == "search":
-            found = fields[1:]
-        elif fields[0] == "domain":
-            found = fields[1:2]
-    return tuple(dict.fromkeys(_absolute(name) for name in found))
-
-
-def _absolute(name: str) -> str:
-    name = name.lower()
-    return name if name.endswith(".") else name + "."
+    return search_domains(text)
 
 
 def matching_zone(qname: str, zones: Sequence[str]) -> str | None:
