@@ -154,7 +154,9 @@ def main() -> int:
         query_file(queries)
         cmd = ["taskset", "-c", "0", sys.executable, "-m", "dnsd", "-conf", str(conf), "-quiet"]
         env = dict(os.environ, PYTHONPATH=str(tree))
-        server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server = subprocess.Popen(  # -m puts the working folder first on sys.path
+            cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         try:
             end = time.monotonic() + 60
             while not answered(port, f"svc-{SERVICES - 1}.ns-{NAMESPACES - 1}.svc.cluster.local"):
