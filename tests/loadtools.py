@@ -78,11 +78,17 @@ def ask(
 
 @contextmanager
 def dnsd_process(
-    tmp: Path, corefile: str, *, deadline: float = 20.0, probe: str = "www.example.org"
+    tmp: Path,
+    corefile: str,
+    *,
+    deadline: float = 20.0,
+    probe: str = "www.example.org",
+    wrap: Callable[[list[str]], list[str]] = lambda argv: argv,
 ) -> Iterator[DnsdProcess]:
     """Start dnsd with ``corefile`` (``{port}`` replaced by a free port); stop it by its PID.
 
     Serving means ``probe`` got any answer. The process's output goes to ``tmp/dnsd.log``.
+    ``wrap`` turns the command into the one run (e.g. inside ``unshare``).
     """
     for _ in range(5):
         port = free_port()
@@ -91,7 +97,7 @@ def dnsd_process(
         log = tmp / "dnsd.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "dnsd", "-conf", str(conf)],
+                wrap([sys.executable, "-m", "dnsd", "-conf", str(conf)]),
                 cwd=tmp,
                 env=dnsd_env(),
                 stdout=out,
