@@ -9,6 +9,8 @@
 #                                         scale and start-up, issue 6's targets (root: apt-get,
 #                                         a cgroup CPU cap, an upstream on 127.53.N.1:53);
 #                                         --quick for a smoke test, --only WORKLOAD/SERVER
+#   bash bench/run.sh reliability [ARGS] reliability.py: every test marked reliability, written to
+#                                         docs/reliability.md (ARGS go to pytest)
 #   bash bench/run.sh all                 the four before suite (not suite)
 # PYTHON (default .venv/bin/python) runs the scripts.
 set -euo pipefail
@@ -17,6 +19,7 @@ what=fixed
 py="${PYTHON:-.venv/bin/python}"
 case "${1:-}" in
     suite) shift; exec "$py" bench/suite.py "$@" ;;
+    reliability) shift; exec "$py" bench/reliability.py "$@" ;;
     kubernetes) what=kubernetes; shift ;;
     cache) what=cache; shift ;;
     reload) what=reload; shift ;;

@@ -17,8 +17,9 @@ from prometheus_client import Counter
 
 from dnsd import metrics
 from dnsd.errors import ChainError
+from dnsd.fastpath import FREE as MEMO_FREE
 from dnsd.fastpath import LIMIT as MEMO_LIMIT
-from dnsd.fastpath import Memo, make_room
+from dnsd.fastpath import Doorkeeper, Memo, admit, make_room
 from dnsd.instance import Block, ListenAddr, TcpLimits
 from dnsd.log import core as log
 from dnsd.reply import Reply
@@ -82,6 +83,8 @@ class Dispatcher:
         #: transport: a UDP reply may be truncated for its client, a TCP one never is.
         self.memos: dict[bytes, Memo] = {}
         self.tcp_memos: dict[bytes, Memo] = {}
+        #: Keys answered once, per transport, for the memo admission rule (:func:`admit`).
+        self.doors = {"udp": Doorkeeper(), "tcp": Doorkeeper()}
 
     # -- routing ---------------------------------------------------------------------------
     def route(self, name: str, qtype: int) -> tuple[str, Block] | None:
@@ -205,6 +208,8 @@ class Dispatcher:
 
     def _remember(self, key: bytes, wire: bytes, reply: Reply, req: Request) -> None:
         memos = self.memos if req.proto == "udp" else self.tcp_memos
+        if not admit(memos, self.doors[req.proto], key, MEMO_FREE):
+            return  # a big table takes a key on its second sight: random names stay out
         make_room(memos, MEMO_LIMIT)
         check = reply.memo
         assert check is not None and reply.plugin is not None

@@ -18,7 +18,7 @@ import dns.rcode
 import pytest
 from prometheus_client import REGISTRY
 
-from dnsd.fastpath import Memo, make_room, memo_plugins
+from dnsd.fastpath import Doorkeeper, Memo, make_room, memo_plugins
 from dnsd.plugins.cache.handler import Cache
 from dnsd.server import Dispatcher
 from dnsd.testing import TestServer, serve_corefile
@@ -209,3 +209,46 @@ async def test_a_reload_starts_with_no_memos() -> None:
         assert await srv.reload(". {\n    cache\n    cachebackend\n}\n")
         (listener,) = srv.runtime.listeners.values()
         assert listener.dispatcher is not dispatcher and listener.dispatcher.memos == {}
+
+
+async def test_a_full_table_takes_a_key_on_its_second_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past FREE memos, a random-name flood adds none: only a key offered twice is kept.
+
+    The cache offers a memo with its hits, so the second ask of a name is its first offer.
+    """
+    from dnsd import server as server_module
+
+    monkeypatch.setattr(server_module, "MEMO_FREE", 4)
+    async with server() as (srv, _backend, dispatcher):
+        for i in range(4):  # taken on the first offer while the table is small
+            await ask(srv, f"n{i}.example.org")
+            await ask(srv, f"n{i}.example.org")
+        assert len(dispatcher.memos) == 4
+        for i in range(4, 40):  # offered once each: none is remembered
+            await ask(srv, f"n{i}.example.org")
+            await ask(srv, f"n{i}.example.org")
+        assert len(dispatcher.memos) == 4
+        await ask(srv, "n4.example.org")  # offered a second time: remembered
+        assert len(dispatcher.memos) == 5
+        assert any(b"\x02n4\x07example" in key for key in dispatcher.memos)
+
+
+def test_doorkeeper_sees_a_key_twice_and_forgets_after_its_window() -> None:
+    door = Doorkeeper(bits=1 << 16, window=4)
+    assert not door.seen(b"a") and door.seen(b"a")
+    for key in (b"b", b"c", b"d"):  # the fourth new key clears the set
+        assert not door.seen(key)
+    assert not door.seen(b"a")
+
+
+def test_doorkeeper_false_positives_are_rare() -> None:
+    door = Doorkeeper()  # the server's size: 2**22 bits, cleared every 2**17 new keys
+    passed = sum(door.seen(b"random-%d.example.org" % i) for i in range(300_000))
+    assert passed < 300_000 * 0.03
+
+
+def test_doorkeeper_bits_must_be_a_power_of_two() -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        Doorkeeper(bits=1000)
