@@ -42,6 +42,8 @@ import dns.tokenizer
 import dns.zonefile
 from dnslib import AAAA, CNAME, MX, NS, PTR, RD, RR, SOA, SRV, TXT, A, DNSBuffer, DNSLabel
 
+from dnsd.files import read_regular
+
 __all__ = ["MAX_INCLUDE_DEPTH", "Name", "Parsed", "Record", "ZoneFileError", "digest", "read"]
 
 #: A domain name as lowercase labels, leftmost first, without the root label.
@@ -110,8 +112,7 @@ def read(path: str, origin: str, data: bytes | None = None) -> Parsed:
 def read_bytes(path: str) -> bytes:
     """The bytes of ``path``; ZoneFileError worded like Go's (``open PATH: reason``)."""
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_regular(path)
     except OSError as exc:
         raise ZoneFileError(f"open {path}: {_reason(exc)}") from None
 
@@ -122,8 +123,7 @@ def digest(data: bytes, includes: Iterable[str]) -> bytes:
     for path in includes:
         h.update(b"\0" + path.encode("utf-8", "surrogateescape") + b"\0")
         try:
-            with open(path, "rb") as f:
-                h.update(hashlib.sha256(f.read()).digest())
+            h.update(hashlib.sha256(read_regular(path)).digest())
         except OSError as exc:
             h.update(f"error {exc.errno}".encode())
     return h.digest()

@@ -81,8 +81,6 @@ class Datagram(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.ready: asyncio.Future[BaseException | None] = loop.create_future()
         self.pending: dict[int, asyncio.Future[Result]] = {}
-        #: Set for a health check probe: the first datagram, whatever its ID.
-        self.catch_all: asyncio.Future[Result] | None = None
         self.users = 0
         self.created = self.used = time.monotonic()
         self.closed = False
@@ -94,10 +92,6 @@ class Datagram(asyncio.DatagramProtocol):
             self.ready.set_result(None)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        if self.catch_all is not None:
-            if len(data) >= 12 and not self.catch_all.done():
-                self.catch_all.set_result(data)
-            return
         if len(data) < 12:
             return
         fut = self.pending.get((data[0] << 8) | data[1])
@@ -112,8 +106,6 @@ class Datagram(asyncio.DatagramProtocol):
         self._fail(exc or ConnectionAbortedError("use of closed network connection"))
 
     def _fail(self, exc: BaseException) -> None:
-        if self.catch_all is not None and not self.catch_all.done():
-            self.catch_all.set_result(exc)
         for fut in self.pending.values():
             if not fut.done():
                 fut.set_result(exc)

@@ -356,7 +356,13 @@ class Upstream:
 
     # -- health checks ---------------------------------------------------------------------
     async def probe(self, query: bytes, proto: str, timeout: float) -> bytes:
-        """One health-check exchange on a fresh socket; any message with a header counts."""
+        """One health-check exchange on a fresh socket; any message with a header counts.
+
+        Over UDP only a datagram with the check's own ID is a reply: others are ignored until
+        the timeout, as miekg/dns's ``Exchange`` ignores mismatched IDs on packet connections (so
+        an upstream answering with wrong IDs, or sending garbage, fails its checks in CoreDNS
+        too). Over TCP a reply with another ID still counts (miekg returns it with ``ErrId`` and
+        CoreDNS's check accepts any response header)."""
         loop = asyncio.get_running_loop()
         transport = self.transport_for(proto)
         if transport != UDP:
@@ -372,7 +378,7 @@ class Upstream:
             raise UpstreamError(f"read tcp {conn.local}->{self.addr}: {result}")
         sock = self._open_udp(loop)
         fut: asyncio.Future[Result] = loop.create_future()
-        sock.catch_all = fut
+        sock.pending[int.from_bytes(query[:2], "big")] = fut
         timer = loop.call_later(timeout, expire_future, fut)
         try:
             failed = await sock.ready

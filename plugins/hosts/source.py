@@ -14,7 +14,7 @@ applies at once.
 * A missing file (also a symlink into a removed directory) is a state like any content: once
   it is stable the file's entries go and the inline entries keep serving (CoreDNS's README; its
   code keeps the last file data). When the file is back it is used again.
-* A file that cannot be read (permissions, a directory, larger than ``MAX_SIZE``) changes
+* A file that cannot be read (permissions, a directory, a FIFO, larger than ``MAX_SIZE``) changes
   nothing: the data served stay as they were; the error is logged once until it changes.
 * Unusable lines are logged once per content (the first ``MAX_REPORTED``) and skipped.
 
@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dnsd.files import read_regular
 from dnsd.log import plugin_logger
 from dnsd.plugins.hosts import metrics
 from dnsd.plugins.hosts.hostsfile import MAX_REPORTED, Entry, Table, build, parse, parse_line
@@ -64,8 +65,7 @@ class Snapshot:
 def read(path: str) -> Snapshot:
     """Read ``path`` whole (following symlinks) and hash it."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SIZE + 1)
+        data = read_regular(path, MAX_SIZE + 1)
     except FileNotFoundError:
         return Snapshot(MISSING)
     except OSError as exc:

@@ -24,6 +24,7 @@ import hashlib
 import ipaddress
 from collections.abc import Mapping
 
+from dnsd.files import read_regular
 from dnsd.log import plugin_logger
 from dnsd.plugins.loadbalance.policy import DomainWeights, Owner
 
@@ -41,8 +42,7 @@ class WeightFileError(ValueError):
 def read(path: str) -> bytes:
     """The file's bytes; WeightFileError when it cannot be read."""
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_regular(path)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise WeightFileError(f"cannot read weight file {path}: {reason}") from None

@@ -305,20 +305,26 @@ async def test_health_check_failures_count_and_loop_until_healthy() -> None:
 
 
 HEALTH_CASES = [
-    ("silent", silent, False),
-    ("garbage", garbage, False),
-    ("wrong-id", wrong_id, True),
-    ("refused", rcode_only(5), True),
+    ("silent", silent, "udp", False),
+    ("garbage", garbage, "udp", False),
+    ("wrong-id", wrong_id, "udp", False),
+    ("wrong-id-tcp", wrong_id, "tcp", True),
+    ("refused", rcode_only(5), "udp", True),
 ]
 
 
 @pytest.mark.parametrize(
-    ("behave", "healthy"), [c[1:] for c in HEALTH_CASES], ids=[c[0] for c in HEALTH_CASES]
+    ("behave", "proto", "healthy"),
+    [c[1:] for c in HEALTH_CASES],
+    ids=[c[0] for c in HEALTH_CASES],
 )
-async def test_health_check_verdicts(behave: Any, healthy: bool) -> None:
-    """A reply with a DNS header is healthy, whatever its ID or rcode (CoreDNS's rule)."""
+async def test_health_check_verdicts(behave: Any, proto: str, healthy: bool) -> None:
+    """A reply with a DNS header is healthy, whatever its rcode (CoreDNS's rule). Over UDP a
+    reply with another ID is not the check's reply and is ignored until the timeout (miekg/dns
+    skips mismatched IDs on packet connections); over TCP it still counts (miekg's ErrId comes
+    with the message, and CoreDNS's check accepts any response)."""
     async with FakeUpstream(behave) as fake:
         up = upstream(fake)
-        check = HealthCheck(up, timeout=0.1)
+        check = HealthCheck(up, timeout=0.1, proto=proto)
         assert await check.check() is healthy
     assert up.fails == int(not healthy)
