@@ -11,9 +11,10 @@ being written is not served half-written, however many events wake the loop in b
 file that keeps changing is applied anyway after ``MAX_UNSTABLE`` seconds. The first read
 applies at once.
 
-* A missing file (also a symlink into a removed directory) is a state like any content: once
-  it is stable the file's entries go and the inline entries keep serving (CoreDNS's README; its
-  code keeps the last file data). When the file is back it is used again.
+* A file that goes missing (also a symlink into a removed directory) after it was read changes
+  nothing: the entries read before keep serving, with one warning, as CoreDNS's code does (its
+  README says the entries go); when the file is back it is used again. A file missing at
+  start-up gives the inline entries alone until it appears.
 * A file that cannot be read (permissions, a directory, a FIFO, larger than ``MAX_SIZE``) changes
   nothing: the data served stay as they were; the error is logged once until it changes.
 * Unusable lines are logged once per content (the first ``MAX_REPORTED``) and skipped.
@@ -50,7 +51,7 @@ MAX_SIZE = 64 << 20
 #: The digest of "the file does not exist".
 MISSING = "missing"
 
-APPLY, WAIT, SAME, ERROR = "apply", "wait", "same", "error"
+APPLY, WAIT, SAME, ERROR, GONE = "apply", "wait", "same", "error", "gone"
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ class HostsSource:
             return SAME
         if self.applied is None:
             return APPLY
+        if snap.digest == MISSING:
+            return GONE
         now = self.clock()
         if snap.digest == self.pending and now - self._pending_since >= self.settle:
             return APPLY
@@ -182,6 +185,12 @@ class HostsSource:
                     "cannot read %s: %s; serving the entries read before", self.path, snap.error
                 )
                 self._error = snap.error
+            return False
+        if step.action == GONE:
+            if self._error != MISSING:
+                log.warning("File does not exist: %s; serving the entries read before", self.path)
+                self._error = MISSING
+            self.pending = self._unstable_since = None
             return False
         self._error = None
         if step.action == SAME:
