@@ -195,18 +195,8 @@ def run(opts: Options, instance: Instance, source: ConfigSource) -> int:
 
 async def _serve(opts: Options, instance: Instance, source: ConfigSource) -> int:
     runtime = workers.new_runtime(worker_args(opts), source)
-    try:
-        await runtime.start(instance)
-    except StartError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    if opts.pidfile:
-        with open(opts.pidfile, "w") as f:
-            f.write(f"{os.getpid()}\n")
-    if not opts.quiet:
-        for line in instance.banner() + version_lines():
-            print(line, flush=True)
     stop = asyncio.Event()
+    started = False
     loop = asyncio.get_running_loop()
     interrupts = 0
 
@@ -216,6 +206,9 @@ async def _serve(opts: Options, instance: Instance, source: ConfigSource) -> int
             log.error("Restart failed: %s", error)
 
     def on_usr1() -> None:
+        if not started:
+            log.info("SIGUSR1: still starting, not reloading")
+            return
         log.info("SIGUSR1: Reloading")
         loop.create_task(reload())
 
@@ -237,6 +230,20 @@ async def _serve(opts: Options, instance: Instance, source: ConfigSource) -> int
     loop.add_signal_handler(signal.SIGINT, on_int)
     loop.add_signal_handler(signal.SIGHUP, lambda: None)
     loop.add_signal_handler(signal.SIGQUIT, lambda: os._exit(0))
+    # The handlers come first: start-up may wait for the Kubernetes API (startup_timeout) while
+    # the listeners already serve, and a SIGTERM then must still get the lame duck, not kill.
+    try:
+        await runtime.start(instance)
+    except StartError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    started = True
+    if opts.pidfile:
+        with open(opts.pidfile, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    if not opts.quiet:
+        for line in instance.banner() + version_lines():
+            print(line, flush=True)
     await stop.wait()
     await runtime.stop()
     if opts.pidfile:

@@ -265,6 +265,27 @@ def test_sigterm_waits_for_lameduck_while_answering(tmp_path: Path) -> None:
     assert "[INFO] plugin/health: Going into lameduck mode for 1s" in out
 
 
+def test_sigterm_during_start_up_is_a_clean_shutdown(tmp_path: Path) -> None:
+    """A SIGTERM while start-up still waits for the Kubernetes API (the listeners already
+    serve) is handled like any other: the lame duck, then exit 0, not death by the signal."""
+    port, dead = free_port(), free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(
+        f".:{port} {{\n    bind 127.0.0.1\n    health 127.0.0.1:0 {{\n        lameduck 1s\n"
+        f"    }}\n    kubernetes cluster.local {{\n        endpoint http://127.0.0.1:{dead}\n"
+        "        startup_timeout 3s\n    }\n    whoami\n}\n"
+    )
+    with serving(["-conf", str(conf)], tmp_path) as proc:
+        wait_answer(port)  # whoami answers while kubernetes waits for its first sync
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        took = time.monotonic() - sent
+    assert proc.returncode == 0, (proc.returncode, err[-2000:])
+    assert "[INFO] SIGTERM: Shutting down servers then terminating" in out + err
+    assert took >= 1.0  # the lame duck was kept
+
+
 def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
     port = free_port()
     conf = tmp_path / "Corefile"
