@@ -31,6 +31,9 @@ pytestmark = pytest.mark.reliability
 
 CONNECTIONS = 2000
 CAP = 500
+#: Descriptors counted above the held connections for a moment: one accepted over the cap before
+#: it is closed, a file read by a reload check. Without a cap dnsd would hold all 2,000.
+TRANSIENT_FDS = 4
 READ_TIMEOUT = 2.0
 
 COREFILE = """example.org:{port} {
@@ -142,7 +145,7 @@ def test_thousands_of_idle_and_slow_tcp_connections_never_starve_udp(tmp_path: P
     assert sampler.wrongs == [], sampler.wrongs[:5]
     assert sampler.lost == 0 and sampler.answered > 50
     assert worst < 1.0, f"a UDP answer took {worst:.2f} s during the attack"
-    assert 0 < held <= CAP, f"dnsd held {held} connections"
+    assert 0 < held <= CAP + TRANSIENT_FDS, f"dnsd held {held} connections"
     assert refused > 0, "no connection met the cap"
     assert cleared, "the read timeout did not close the attack's connections"
     assert released < READ_TIMEOUT + 4
