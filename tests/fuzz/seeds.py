@@ -111,7 +111,8 @@ def _objects() -> list[bytes]:
         "spec": {"hostNetwork": False},
         "status": {"phase": "Running", "podIP": "10.1.0.5", "podIPs": [{"ip": "10.1.0.5"}]},
     }
-    objs = [service, slice_, namespace, pod]
+    scoped = {"metadata": meta, "spec": {"clusterIPs": ["fe80::1%eth0"]}}
+    objs = [service, slice_, namespace, pod, scoped]
     out = [json.dumps(o).encode() for o in objs]
     events = [
         json.dumps({"type": t, "object": o})
