@@ -169,8 +169,12 @@ def _str(value: object) -> str:
 
 
 def canonical_ip(text: object) -> str | None:
-    """``text`` as canonical IP text (``2001:db8::1``), None when it is not an IP address."""
-    if not isinstance(text, str) or not text:
+    """``text`` as canonical IP text (``2001:db8::1``), None when it is not an IP address.
+
+    A scoped IPv6 address (``fe80::1%eth0``, which ``ipaddress`` accepts) is not one: it cannot
+    go into an AAAA record, and answering with it raised (SERVFAIL) before fuzzing found it.
+    """
+    if not isinstance(text, str) or not text or "%" in text:
         return None
     try:
         return ipaddress.ip_address(text).compressed

@@ -21,6 +21,7 @@ from dnsd.plugins.kubernetes.objects import (
     Pod,
     Port,
     Service,
+    canonical_ip,
     convert_endpointslice,
     convert_namespace,
     convert_pod,
@@ -402,6 +403,28 @@ GARBAGE: list[Obj] = [
     {"metadata": {"name": "n", "namespace": "d"}, "status": {"podIPs": "x", "loadBalancer": 1}},
     {"metadata": {"name": "n", "namespace": "d"}, "addressType": 4, "endpoints": None},
 ]
+
+
+def test_scoped_ipv6_addresses_are_not_addresses() -> None:
+    """Found by fuzzing (tests/fuzz): ``fe80::1%eth0`` reached the store and made every answer
+    for the name raise when its AAAA record was built."""
+    assert canonical_ip("fe80::1%eth0") is None
+    assert canonical_ip("10.0.0.1%x") is None
+    meta = {"name": "web", "namespace": "default"}
+    service = convert_service(
+        {"metadata": meta, "spec": {"clusterIPs": ["fe80::1%eth0", "fd00::1"]}}
+    )
+    assert service is not None and service.cluster_ips == ("fd00::1",)
+    slice_ = convert_endpointslice(
+        {
+            "metadata": {**meta, "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv6",
+            "endpoints": [{"addresses": ["fe80::2%1"]}, {"addresses": ["fd00::2"]}],
+        }
+    )
+    assert slice_ is not None and [e.address for e in slice_.endpoints] == ["fd00::2"]
+    pod = convert_pod({"metadata": meta, "status": {"podIPs": [{"ip": "fe80::3%lo"}]}})
+    assert pod is not None and pod.ips == ()
 
 
 @pytest.mark.parametrize("convert", CONVERTERS, ids=lambda f: f.__name__)
