@@ -27,7 +27,6 @@ system-deps``.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,7 +36,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.netns import Conversation, connect, gone, logs, network_namespace
+from tests.e2e.netns import (
+    Conversation,
+    build_musl_gai,
+    connect,
+    gone,
+    logs,
+    network_namespace,
+)
 from tests.e2e.pod import KUBEADM_COREFILE
 from tests.plugins.kubernetes.fakeapi import (
     endpoint,
@@ -344,16 +350,7 @@ def test_glibc_getent_ahosts(kind: Kind, name: Name) -> None:
 
 @pytest.fixture(scope="module")
 def gai_musl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cc = shutil.which("musl-gcc")
-    if cc is None:
-        pytest.skip("musl-gcc not found: `make system-deps` installs Debian's musl-tools")
-    exe = tmp_path_factory.mktemp("musl") / "gai"
-    built = subprocess.run(
-        [cc, "-static", "-O2", "-Wall", "-Werror", "-o", str(exe), str(HERE / "gai.c")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
-    return exe
+    return build_musl_gai(tmp_path_factory.mktemp("musl"))
 
 
 @pytest.mark.parametrize("name", NAMES, ids=IDS)
