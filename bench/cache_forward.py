@@ -430,6 +430,23 @@ def external_objects(count: int) -> tuple[dict[str, Any], list[str]]:
     return {"apiVersion": "v1", "kind": "List", "items": items}, names
 
 
+def endpoint_slice(ns: str, service: str, endpoints: list[dict[str, Any]]) -> dict[str, Any]:
+    """The IPv4 EndpointSlice of ``service`` with these endpoints, port http 8080."""
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{service}-x7k2p",
+            "namespace": ns,
+            "resourceVersion": "3",
+            "labels": {"kubernetes.io/service-name": service},
+        },
+        "addressType": "IPv4",
+        "endpoints": endpoints,
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+    }
+
+
 def cluster_objects(count: int, per_ns: int = 20) -> tuple[dict[str, Any], list[tuple[str, bool]]]:
     """``count`` ClusterIP Services in namespaces ns-NN (every other one dual-stack), each with
     an EndpointSlice of two ready endpoints; their names and whether they have an IPv6."""
@@ -455,28 +472,15 @@ def cluster_objects(count: int, per_ns: int = 20) -> tuple[dict[str, Any], list[
                 },
             }
         )
-        items.append(
+        endpoints = [
             {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": f"{name}-x7k2p",
-                    "namespace": ns,
-                    "resourceVersion": "3",
-                    "labels": {"kubernetes.io/service-name": name},
-                },
-                "addressType": "IPv4",
-                "endpoints": [
-                    {
-                        "addresses": [f"10.244.{i // 100}.{(i % 100) * 2 + k + 1}"],
-                        "conditions": {"ready": True},
-                        "targetRef": {"kind": "Pod", "name": f"{name}-6d4cf-{k}", "namespace": ns},
-                    }
-                    for k in range(2)
-                ],
-                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+                "addresses": [f"10.244.{i // 100}.{(i % 100) * 2 + k + 1}"],
+                "conditions": {"ready": True},
+                "targetRef": {"kind": "Pod", "name": f"{name}-6d4cf-{k}", "namespace": ns},
             }
-        )
+            for k in range(2)
+        ]
+        items.append(endpoint_slice(ns, name, endpoints))
         names.append((f"{name}.{ns}.svc.cluster.local", dual))
     return {"apiVersion": "v1", "kind": "List", "items": items}, names
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cache_forward import BenchError, free_ports, namespace, rss_kib
+from cache_forward import BenchError, endpoint_slice, free_ports, namespace, rss_kib
 from suite_data import (
     CLUSTER,
     K8S_COREFILE,
@@ -44,21 +44,7 @@ def scale_objects(services: int, per_ns: int = 100, headless_every: int = 10) ->
                 ep["hostname"] = f"{name}-{k}"
             endpoints.append(ep)
             pod += 1
-        items.append(
-            {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": f"{name}-x7k2p",
-                    "namespace": ns,
-                    "resourceVersion": "3",
-                    "labels": {"kubernetes.io/service-name": name},
-                },
-                "addressType": "IPv4",
-                "endpoints": endpoints,
-                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-            }
-        )
+        items.append(endpoint_slice(ns, name, endpoints))
     return {"apiVersion": "v1", "kind": "List", "items": items}
 
 
