@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dnsd.files import read_regular
 from dnsd.log import plugin_logger
 from dnsd.plugins.kubernetes.jsonstream import top_level
 from dnsd.plugins.kubernetes.objects import RESOURCES, Key, Namespace, object_key
@@ -78,8 +79,7 @@ def _read(paths: Sequence[str]) -> tuple[str, dict[str, bytes]]:
     contents: dict[str, bytes] = {}
     for name in _files(paths):
         try:
-            with open(name, "rb") as f:
-                data = f.read()
+            data = read_regular(name)  # a FIFO in a file's place must not stall the polls
         except OSError as exc:
             raise SourceError(f"{name}: {exc.strerror or exc}") from None
         contents[name] = data

@@ -285,6 +285,23 @@ def test_poll_delivers_changes_and_keeps_data_on_errors(
     assert source.last_error is None
 
 
+def test_a_fifo_in_the_files_place_keeps_the_data_and_does_not_block(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="plugin/kubernetes")
+    path = tmp_path / "cluster.yaml"
+    write(path, ns("default"), WEB, WEB_EPS)
+    store = Store()
+    source = FileSource([str(path)], store, kinds=["Service", "EndpointSlice"])
+    assert source.poll() is True
+    path.unlink()
+    os.mkfifo(path)  # open() of it would wait for a writer forever
+    assert source.poll() is False
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and f"{path}: not a regular file" in errors[-1], errors
+    assert store.service("default", "web") is not None
+
+
 def test_missing_file_is_an_error_until_it_appears(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
