@@ -105,12 +105,15 @@ class Pool:
         self.args = args
         self.folder: str | None = None
         self.slots: dict[int, Slot] = {}
+        #: Processes the served config asks for, this one included (set before the first
+        #: start's HTTP listeners answer, so /ready cannot say 200 before the workers exist).
+        self.expected = 1
         self.generation = 0
         self.merged = worker_metrics.Merged()
 
     async def apply(self, instance: Instance) -> None:
         """Publish the config now served; start, stop or reload workers to match it."""
-        count = wanted(instance)
+        count = self.expected = wanted(instance)
         if count <= 1 and not self.slots:
             return
         if self.folder is None:
@@ -305,9 +308,11 @@ class SupervisedHttp(HttpManager):
 
         async def ready(request: web.Request) -> web.StreamResponse:
             resp = await handler(request)
-            if resp.status != 200 or not pool.slots:
+            if resp.status != 200 or (pool.expected <= 1 and not pool.slots):
                 return resp
             names = await pool.not_ready()
+            if len(pool.slots) < pool.expected - 1:  # workers not started yet
+                names = sorted({*names, NAME})
             if not names:
                 return resp
             return web.Response(status=503, text=",".join(names))
@@ -324,6 +329,8 @@ class Supervisor(Runtime):
         self.http = SupervisedHttp(self.pool)
 
     async def _start(self, instance: Instance) -> None:
+        if self.instance is None:  # the first start opens /ready before the workers start
+            self.pool.expected = wanted(instance)
         await super()._start(instance)
         await self.pool.apply(instance)
 
